@@ -1,0 +1,55 @@
+import t from 'tap';
+import type { InputEvent } from '../../protocol/app.js';
+import { INITIAL_POLICY, PolicyError, decide, step, type DecideContext, type Policy } from './policy.js';
+
+const everywhere: DecideContext = { pointInShared: () => true, focusShared: () => true };
+const nowhere: DecideContext = { pointInShared: () => false, focusShared: () => false };
+const click: InputEvent = { t: 'button', button: 'left', down: true, x: 10, y: 10 };
+const key: InputEvent = { t: 'key', key: 'a', down: true, mods: [] };
+
+t.test('a session starts view-only with nothing shared', async (t) => {
+  t.same(INITIAL_POLICY, { view: { kind: 'none' }, control: false, paused: false });
+  t.same(decide(INITIAL_POLICY, click, everywhere), { allow: false, reason: 'view-only' });
+  t.same(decide(INITIAL_POLICY, key, everywhere), { allow: false, reason: 'view-only' });
+});
+
+t.test('control cannot be granted before something is shared', async (t) => {
+  t.throws(() => step(INITIAL_POLICY, { type: 'grant-control' }), PolicyError);
+  t.throws(() => step(INITIAL_POLICY, { type: 'share-apps', apps: [] }), PolicyError);
+});
+
+t.test('granted control on the whole screen allows input; revoking stops it at once', async (t) => {
+  let p: Policy = step(INITIAL_POLICY, { type: 'share-screen' });
+  t.same(decide(p, click, everywhere), { allow: false, reason: 'view-only' }, 'sharing alone grants nothing');
+  p = step(p, { type: 'grant-control' });
+  t.same(decide(p, click, nowhere), { allow: true }, 'whole screen: no area check');
+  t.same(decide(p, key, nowhere), { allow: true });
+  p = step(p, { type: 'revoke-control' });
+  t.same(decide(p, click, everywhere), { allow: false, reason: 'view-only' });
+});
+
+t.test('F12 is never injected, even with control', async (t) => {
+  const p = step(step(INITIAL_POLICY, { type: 'share-screen' }), { type: 'grant-control' });
+  t.same(decide(p, { t: 'key', key: 'F12', down: true, mods: [] }, everywhere), { allow: false, reason: 'reserved-key' });
+  t.same(decide(p, { t: 'key', key: 'F11', down: true, mods: [] }, everywhere), { allow: true });
+});
+
+t.test('sharing applications limits input to what is shared', async (t) => {
+  const p = step(step(INITIAL_POLICY, { type: 'share-apps', apps: ['xterm'] }), { type: 'grant-control' });
+  t.same(decide(p, click, everywhere), { allow: true });
+  t.same(decide(p, click, nowhere), { allow: false, reason: 'outside-shared-area' });
+  t.same(decide(p, { t: 'wheel', dx: 0, dy: 1, x: 5, y: 5 }, nowhere), { allow: false, reason: 'outside-shared-area' });
+  t.same(decide(p, { t: 'move', x: 5, y: 5 }, nowhere), { allow: false, reason: 'outside-shared-area' });
+  t.same(decide(p, key, nowhere), { allow: false, reason: 'outside-shared-area' }, 'typing into an unshared window');
+  t.same(decide(p, { t: 'text', text: 'hi' }, everywhere), { allow: true });
+});
+
+t.test('pause blocks input; stop-sharing and reset also drop control', async (t) => {
+  let p = step(step(INITIAL_POLICY, { type: 'share-screen' }), { type: 'grant-control' });
+  p = step(p, { type: 'pause' });
+  t.same(decide(p, click, everywhere), { allow: false, reason: 'paused' });
+  p = step(p, { type: 'resume' });
+  t.same(decide(p, click, everywhere), { allow: true });
+  t.equal(step(p, { type: 'stop-sharing' }).control, false);
+  t.same(step(p, { type: 'reset' }), INITIAL_POLICY);
+});
