@@ -1,0 +1,482 @@
+// The relay's pairing machine: which connection holds which nameplate, who is paired with
+// whom, how many key confirmations failed. Pure: `step(state, event) -> { state, effects }`.
+// The server (server.ts) turns socket activity into events and effects into socket activity;
+// the bytes of the peer plane never pass through here, only the decision to link two sockets.
+//
+// Connection phases:
+//   awaiting-hello --hello--> ready --open--> opener
+//                                   --join--> joiner
+//   any --(error, bye, expiry, burn)--> closing --closed--> (gone)
+// Nameplate lifecycle:
+//   pending --join--> attempt --keyed ok x2--> established --bye/close--> freed
+//   attempt --keyed false (failures < 3) / joiner left--> pending
+//   attempt --third keyed false--> tombstone(burnt)
+//   pending --code ttl--> tombstone(expired); pending --opener left--> tombstone(expired)
+// A client that breaks the protocol gets `error` and is closed; an event the server should
+// never produce (unknown connection, connect twice) throws.
+import { ERROR_CODES, RsoError, type ErrorCode } from '../errors.js';
+import type { AgentIdentity, PeerLeftReason, Role, ServerMessage } from '../protocol/relay.js';
+import { PROTOCOL_VERSION } from '../protocol/version.js';
+import { NameplatesExhausted, allocateNameplate, type RandomInt } from './nameplates.js';
+
+export type ConnId = number;
+
+/** Failed key confirmations after which a nameplate is burnt. */
+export const MAX_FAILURES = 3;
+
+export const UNVERIFIED_AGENT: AgentIdentity = { id: 'unverified', name: 'Unverified agent', org: '' };
+
+export interface PairingConfig {
+  codeTtlMs: number;
+  helloTimeoutMs: number;
+  /** --open: agents without a token are let in, marked unverified. */
+  open: boolean;
+  randomInt: RandomInt;
+  /** A fresh session id (16 random bytes, base64url) for every pairing attempt. */
+  newSid: () => string;
+}
+
+/** What the server learnt from the hello's token (the machine never sees the token itself). */
+export type Auth = { kind: 'none' } | { kind: 'valid'; identity: AgentIdentity } | { kind: 'invalid' };
+
+type VerifiedAgent = AgentIdentity & { verified: boolean };
+
+export type ConnPhase = 'awaiting-hello' | 'ready' | 'opener' | 'joiner' | 'closing';
+
+export interface ConnState {
+  readonly id: ConnId;
+  readonly phase: ConnPhase;
+  readonly connectedAt: number;
+  /** Host name the client used to reach us, echoed in welcome. */
+  readonly relay: string;
+  readonly role?: Role;
+  readonly agent?: VerifiedAgent;
+  readonly nameplate?: string;
+}
+
+export interface Attempt {
+  /** null once the joiner has gone (a late keyed:false from the opener still counts). */
+  readonly joiner: ConnId | null;
+  readonly sid: string;
+  readonly pairedAt: number;
+  readonly openerKeyed?: boolean;
+  readonly joinerKeyed?: boolean;
+  /** This attempt already counted its one failure. */
+  readonly failed: boolean;
+}
+
+export interface Plate {
+  readonly nameplate: string;
+  readonly opener: ConnId;
+  readonly openerRole: Role;
+  readonly expiresAt: number;
+  readonly failures: number;
+  readonly attempt: Attempt | null;
+  /** The attempt that ended last, so a keyed:false arriving after the joiner left still counts. */
+  readonly lastAttempt: Attempt | null;
+  readonly establishedAt: number | null;
+}
+
+export interface Tombstone {
+  readonly reason: 'expired' | 'burnt';
+  readonly until: number;
+}
+
+export interface PairingState {
+  readonly config: PairingConfig;
+  readonly conns: ReadonlyMap<ConnId, ConnState>;
+  readonly plates: ReadonlyMap<string, Plate>;
+  readonly tombstones: ReadonlyMap<string, Tombstone>;
+}
+
+export type PairingEvent =
+  | { type: 'connect'; conn: ConnId; now: number; relay: string }
+  | { type: 'hello'; conn: ConnId; now: number; role: Role; auth: Auth }
+  | { type: 'open'; conn: ConnId; now: number }
+  /** `throttled`: the server's per-address join throttle refused this join. */
+  | { type: 'join'; conn: ConnId; now: number; nameplate: string; throttled: boolean }
+  | { type: 'keyed'; conn: ConnId; now: number; ok: boolean }
+  | { type: 'bye'; conn: ConnId; now: number }
+  /** The client broke the protocol in a way the server saw first (bad JSON, early binary, size). */
+  | { type: 'violation'; conn: ConnId; now: number; code: ErrorCode; message: string }
+  | { type: 'closed'; conn: ConnId; now: number }
+  | { type: 'tick'; now: number }
+  | { type: 'shutdown'; now: number };
+
+export type LogFields = Record<string, string | number | boolean | null>;
+
+export type Effect =
+  | { type: 'send'; conn: ConnId; msg: ServerMessage }
+  /** Close after everything already sent to it. */
+  | { type: 'close'; conn: ConnId }
+  /** Start forwarding binary frames between a and b. */
+  | { type: 'link'; a: ConnId; b: ConnId }
+  | { type: 'unlink'; a: ConnId; b: ConnId }
+  /** `pair`: the server adds the byte counts it kept for these two connections. */
+  | { type: 'log'; event: string; fields: LogFields; pair?: [ConnId, ConnId] };
+
+export interface StepResult {
+  state: PairingState;
+  effects: Effect[];
+}
+
+export function initialState(config: PairingConfig): PairingState {
+  return { config, conns: new Map(), plates: new Map(), tombstones: new Map() };
+}
+
+/** Numbers the /healthz endpoint reports. */
+export function counts(state: PairingState): { pending: number; paired: number; connections: number } {
+  let pending = 0;
+  let paired = 0;
+  for (const plate of state.plates.values()) {
+    if (plate.attempt === null) pending++;
+    else paired++;
+  }
+  return { pending, paired, connections: state.conns.size };
+}
+
+// A working copy: maps are copied once per step, entries are replaced, never mutated, so the
+// state passed in stays valid (tests compare before and after).
+class Tx {
+  readonly conns: Map<ConnId, ConnState>;
+  readonly plates: Map<string, Plate>;
+  readonly tombstones: Map<string, Tombstone>;
+  readonly effects: Effect[] = [];
+
+  constructor(readonly config: PairingConfig, state: PairingState, readonly now: number) {
+    this.conns = new Map(state.conns);
+    this.plates = new Map(state.plates);
+    this.tombstones = new Map(state.tombstones);
+  }
+
+  result(): StepResult {
+    return { state: { config: this.config, conns: this.conns, plates: this.plates, tombstones: this.tombstones }, effects: this.effects };
+  }
+
+  conn(id: ConnId): ConnState {
+    const c = this.conns.get(id);
+    if (!c) throw new RsoError('RSO_ERR_INTERNAL', undefined, `pairing: no connection ${id}`);
+    return c;
+  }
+
+  plateOf(c: ConnState): Plate {
+    const p = c.nameplate === undefined ? undefined : this.plates.get(c.nameplate);
+    if (!p) throw new RsoError('RSO_ERR_INTERNAL', undefined, `pairing: connection ${c.id} in phase ${c.phase} has no nameplate`);
+    return p;
+  }
+
+  setConn(c: ConnState): void {
+    this.conns.set(c.id, c);
+  }
+
+  send(conn: ConnId, msg: ServerMessage): void {
+    this.effects.push({ type: 'send', conn, msg });
+  }
+
+  log(event: string, fields: LogFields, pair?: [ConnId, ConnId]): void {
+    this.effects.push(pair ? { type: 'log', event, fields, pair } : { type: 'log', event, fields });
+  }
+
+  /** Send `error` and close; the connection takes no further part. */
+  fail(id: ConnId, code: ErrorCode, message: string = ERROR_CODES[code].text): void {
+    const c = this.conn(id);
+    this.log('error', { conn: id, code, ...(c.nameplate ? { nameplate: c.nameplate } : {}) });
+    this.send(id, { type: 'error', code, message });
+    this.close(id);
+  }
+
+  close(id: ConnId): void {
+    const c = this.conn(id);
+    this.setConn({ ...c, phase: 'closing' });
+    this.effects.push({ type: 'close', conn: id });
+  }
+
+  tombstone(nameplate: string, reason: Tombstone['reason']): void {
+    this.plates.delete(nameplate);
+    this.tombstones.set(nameplate, { reason, until: this.now + this.config.codeTtlMs });
+  }
+}
+
+export function step(state: PairingState, event: PairingEvent): StepResult {
+  const tx = new Tx(state.config, state, event.now);
+  switch (event.type) {
+    case 'connect':
+      if (state.conns.has(event.conn)) throw new RsoError('RSO_ERR_INTERNAL', undefined, `pairing: connection ${event.conn} connected twice`);
+      tx.setConn({ id: event.conn, phase: 'awaiting-hello', connectedAt: event.now, relay: event.relay });
+      break;
+    case 'hello':
+      onHello(tx, event.conn, event.role, event.auth);
+      break;
+    case 'open':
+      onOpen(tx, event.conn);
+      break;
+    case 'join':
+      onJoin(tx, event.conn, event.nameplate, event.throttled);
+      break;
+    case 'keyed':
+      onKeyed(tx, event.conn, event.ok);
+      break;
+    case 'bye': {
+      const c = tx.conn(event.conn);
+      if (c.phase === 'closing') break;
+      depart(tx, c, 'ended');
+      tx.close(c.id);
+      break;
+    }
+    case 'violation': {
+      const c = tx.conn(event.conn);
+      if (c.phase === 'closing') break;
+      depart(tx, c, 'closed');
+      tx.fail(c.id, event.code, event.message);
+      break;
+    }
+    case 'closed': {
+      const c = tx.conn(event.conn);
+      if (c.phase !== 'closing') depart(tx, c, 'closed');
+      tx.conns.delete(c.id);
+      break;
+    }
+    case 'tick':
+      if (!onTick(tx, state)) return { state, effects: [] };
+      break;
+    case 'shutdown':
+      for (const c of tx.conns.values()) {
+        if (c.phase === 'closing') continue;
+        tx.send(c.id, { type: 'peer-left', reason: 'shutdown' });
+        tx.close(c.id);
+      }
+      tx.plates.clear();
+      tx.log('shutdown', {});
+      break;
+    default: {
+      const never: never = event;
+      throw new RsoError('RSO_ERR_INTERNAL', undefined, `pairing: unknown event ${JSON.stringify(never)}`);
+    }
+  }
+  return tx.result();
+}
+
+function onHello(tx: Tx, id: ConnId, role: Role, auth: Auth): void {
+  const c = tx.conn(id);
+  if (c.phase === 'closing') return;
+  if (c.phase !== 'awaiting-hello') return tx.fail(id, 'RSO_ERR_PROTOCOL', 'hello was sent twice.');
+  let agent: VerifiedAgent | undefined;
+  if (role === 'customer') {
+    // Customers are anonymous; a token here means a confused or probing client.
+    if (auth.kind !== 'none') return tx.fail(id, 'RSO_ERR_PROTOCOL', 'A customer does not send a token.');
+  } else if (auth.kind === 'valid') {
+    agent = { ...auth.identity, verified: true };
+  } else if (auth.kind === 'none' && tx.config.open) {
+    agent = { ...UNVERIFIED_AGENT, verified: false };
+  } else {
+    // An invalid token is refused even on an --open relay: the agent believes it is signed in.
+    return tx.fail(id, 'RSO_ERR_UNAUTHORIZED', auth.kind === 'none' ? 'This relay only accepts signed-in agents; run rso login.' : 'The relay did not accept the agent token; ask the relay admin for a new one.');
+  }
+  tx.setConn(agent ? { ...c, phase: 'ready', role, agent } : { ...c, phase: 'ready', role });
+  tx.log('hello', { conn: id, role, agent: agent ? agent.id : null, verified: agent ? agent.verified : null });
+  tx.send(id, {
+    type: 'welcome',
+    v: PROTOCOL_VERSION,
+    relay: c.relay,
+    open: tx.config.open,
+    agent: agent ? { id: agent.id, name: agent.name, org: agent.org } : null,
+  });
+}
+
+function onOpen(tx: Tx, id: ConnId): void {
+  const c = tx.conn(id);
+  if (c.phase === 'closing') return;
+  if (c.phase !== 'ready' || c.role === undefined) return tx.fail(id, 'RSO_ERR_PROTOCOL', outOfOrder('open', c.phase));
+  const taken = new Set<string>([...tx.plates.keys(), ...tx.tombstones.keys()]);
+  let nameplate: string;
+  try {
+    nameplate = allocateNameplate(taken, tx.config.randomInt);
+  } catch (err) {
+    if (err instanceof NameplatesExhausted) return tx.fail(id, err.code, err.message);
+    throw err;
+  }
+  tx.plates.set(nameplate, {
+    nameplate,
+    opener: id,
+    openerRole: c.role,
+    expiresAt: tx.now + tx.config.codeTtlMs,
+    failures: 0,
+    attempt: null,
+    lastAttempt: null,
+    establishedAt: null,
+  });
+  tx.setConn({ ...c, phase: 'opener', nameplate });
+  tx.log('opened', { conn: id, nameplate, role: c.role });
+  tx.send(id, { type: 'opened', nameplate, ttl: Math.ceil(tx.config.codeTtlMs / 1000) });
+}
+
+function onJoin(tx: Tx, id: ConnId, nameplate: string, throttled: boolean): void {
+  const c = tx.conn(id);
+  if (c.phase === 'closing') return;
+  if (c.phase !== 'ready' || c.role === undefined) return tx.fail(id, 'RSO_ERR_PROTOCOL', outOfOrder('join', c.phase));
+  if (throttled) return tx.fail(id, 'RSO_ERR_THROTTLED');
+  const plate = tx.plates.get(nameplate);
+  if (!plate) {
+    const tomb = tx.tombstones.get(nameplate);
+    if (tomb?.reason === 'burnt') return tx.fail(id, 'RSO_ERR_BURNT');
+    if (tomb?.reason === 'expired') return tx.fail(id, 'RSO_ERR_EXPIRED');
+    return tx.fail(id, 'RSO_ERR_UNKNOWN_NUMBER');
+  }
+  if (plate.attempt !== null) return tx.fail(id, 'RSO_ERR_CROWDED');
+  if (plate.openerRole === c.role) {
+    return tx.fail(id, 'RSO_ERR_PROTOCOL', c.role === 'agent' ? 'Both sides are agents; the other side must run rso share.' : 'Both sides are customers; the other side must run rso connect.');
+  }
+  const opener = tx.conn(plate.opener);
+  const sid = tx.config.newSid();
+  tx.plates.set(nameplate, { ...plate, attempt: { joiner: id, sid, pairedAt: tx.now, failed: false } });
+  tx.setConn({ ...c, phase: 'joiner', nameplate });
+  const agentSide = c.role === 'agent' ? c : opener;
+  const customerSide = c.role === 'agent' ? opener : c;
+  if (!agentSide.agent) throw new RsoError('RSO_ERR_INTERNAL', undefined, `pairing: agent connection ${agentSide.id} has no identity`);
+  tx.send(customerSide.id, { type: 'paired', sid, peer: { role: 'agent', agent: agentSide.agent } });
+  tx.send(agentSide.id, { type: 'paired', sid, peer: { role: 'customer' } });
+  tx.effects.push({ type: 'link', a: plate.opener, b: id });
+  tx.log('paired', { nameplate, opener: plate.opener, joiner: id, agent: agentSide.agent.id, verified: agentSide.agent.verified, attempt: plate.failures + 1 });
+}
+
+function onKeyed(tx: Tx, id: ConnId, ok: boolean): void {
+  const c = tx.conn(id);
+  if (c.phase === 'closing') return;
+  if (c.phase !== 'opener' && c.phase !== 'joiner') return tx.fail(id, 'RSO_ERR_PROTOCOL', outOfOrder('keyed', c.phase));
+  const plate = tx.plateOf(c);
+  const isOpener = c.phase === 'opener';
+  const attempt = plate.attempt;
+  if (attempt === null) {
+    // The joiner already left. A failure from the opener for that attempt still counts once;
+    // anything else about an attempt that is over changes nothing.
+    const last = plate.lastAttempt;
+    if (!isOpener || last === null) return tx.fail(id, 'RSO_ERR_PROTOCOL', 'keyed was sent before pairing.');
+    if (!ok && !last.failed && last.openerKeyed === undefined) countFailure(tx, plate, last);
+    return;
+  }
+  if (plate.establishedAt !== null || (isOpener ? attempt.openerKeyed : attempt.joinerKeyed) !== undefined) {
+    return tx.fail(id, 'RSO_ERR_PROTOCOL', 'keyed was sent twice.');
+  }
+  const next: Attempt = isOpener ? { ...attempt, openerKeyed: ok } : { ...attempt, joinerKeyed: ok };
+  tx.log('keyed', { conn: id, nameplate: plate.nameplate, ok });
+  if (!ok) return countFailure(tx, plate, next);
+  if (next.openerKeyed === true && next.joinerKeyed === true) {
+    tx.plates.set(plate.nameplate, { ...plate, attempt: next, establishedAt: tx.now });
+    tx.log('established', { nameplate: plate.nameplate });
+    return;
+  }
+  tx.plates.set(plate.nameplate, { ...plate, attempt: next });
+}
+
+/** One failed key confirmation for `attempt`: the joiner goes, the opener retries or burns. */
+function countFailure(tx: Tx, plate: Plate, attempt: Attempt): void {
+  const failures = plate.failures + 1;
+  tx.log('wrong-code', { nameplate: plate.nameplate, failures });
+  if (attempt.joiner !== null) {
+    tx.effects.push({ type: 'unlink', a: plate.opener, b: attempt.joiner });
+    const joiner = tx.conn(attempt.joiner);
+    tx.setConn({ ...joiner, nameplate: undefined });
+    tx.fail(attempt.joiner, 'RSO_ERR_WRONG_CODE', 'The session number did not match on both sides; check the number and try again.');
+  }
+  if (failures < MAX_FAILURES) {
+    tx.plates.set(plate.nameplate, { ...plate, failures, attempt: null, lastAttempt: { ...attempt, joiner: null, failed: true } });
+    tx.send(plate.opener, { type: 'peer-left', reason: 'wrong-code' });
+    return;
+  }
+  tx.tombstone(plate.nameplate, 'burnt');
+  tx.log('burnt', { nameplate: plate.nameplate });
+  tx.fail(plate.opener, 'RSO_ERR_BURNT', 'Three wrong attempts burnt this session number; open a new session.');
+}
+
+/** `c` leaves (closed, bye or error): tell and settle whoever depended on it. */
+function depart(tx: Tx, c: ConnState, reason: PeerLeftReason): void {
+  if (c.phase !== 'opener' && c.phase !== 'joiner') return;
+  const plate = tx.plateOf(c);
+  const attempt = plate.attempt;
+  if (c.phase === 'opener') {
+    if (attempt === null) {
+      // Not reused at once: the other person may still be typing this number.
+      tx.tombstone(plate.nameplate, 'expired');
+      tx.log('withdrawn', { nameplate: plate.nameplate, conn: c.id });
+      return;
+    }
+    if (plate.establishedAt !== null) {
+      // An established session frees its nameplate when it ends.
+      tx.plates.delete(plate.nameplate);
+      endSession(tx, plate, attempt, reason);
+    } else {
+      tx.tombstone(plate.nameplate, 'expired');
+      tx.log('peer-left', { nameplate: plate.nameplate, conn: c.id, role: 'opener', reason });
+    }
+    if (attempt.joiner !== null) leaveOther(tx, plate.opener, attempt.joiner, reason);
+    return;
+  }
+  if (attempt === null || attempt.joiner !== c.id) {
+    throw new RsoError('RSO_ERR_INTERNAL', undefined, `pairing: joiner ${c.id} not in the attempt on its nameplate`);
+  }
+  if (plate.establishedAt !== null) {
+    tx.plates.delete(plate.nameplate);
+    endSession(tx, plate, attempt, reason);
+    leaveOther(tx, c.id, plate.opener, reason);
+    return;
+  }
+  // Before key confirmation the opener keeps its number and waits for another join.
+  tx.plates.set(plate.nameplate, { ...plate, attempt: null, lastAttempt: { ...attempt, joiner: null } });
+  tx.effects.push({ type: 'unlink', a: plate.opener, b: c.id });
+  tx.send(plate.opener, { type: 'peer-left', reason });
+  tx.log('peer-left', { nameplate: plate.nameplate, conn: c.id, role: 'joiner', reason });
+}
+
+function endSession(tx: Tx, plate: Plate, attempt: Attempt, reason: PeerLeftReason): void {
+  const joiner = attempt.joiner ?? plate.opener;
+  tx.log('ended', { nameplate: plate.nameplate, reason, durationMs: tx.now - (plate.establishedAt ?? attempt.pairedAt) }, [plate.opener, joiner]);
+}
+
+/** `leaver` went; `other` hears why and is closed. */
+function leaveOther(tx: Tx, leaver: ConnId, other: ConnId, reason: PeerLeftReason): void {
+  tx.effects.push({ type: 'unlink', a: leaver, b: other });
+  const o = tx.conn(other);
+  if (o.phase === 'closing') return;
+  tx.setConn({ ...o, nameplate: undefined });
+  tx.send(other, { type: 'peer-left', reason });
+  tx.close(other);
+}
+
+/** Deadlines. Returns false when nothing changed, so the caller can keep the old state. */
+function onTick(tx: Tx, state: PairingState): boolean {
+  let changed = false;
+  for (const [name, tomb] of state.tombstones) {
+    if (tomb.until <= tx.now) {
+      tx.tombstones.delete(name);
+      changed = true;
+    }
+  }
+  for (const plate of state.plates.values()) {
+    // An attempt in progress finishes first; if it fails, the next tick expires the number.
+    if (plate.attempt !== null || plate.expiresAt > tx.now) continue;
+    tx.tombstone(plate.nameplate, 'expired');
+    tx.log('expired', { nameplate: plate.nameplate });
+    tx.setConn({ ...tx.conn(plate.opener), nameplate: undefined });
+    tx.fail(plate.opener, 'RSO_ERR_EXPIRED', 'This session number has expired; open a new session.');
+    changed = true;
+  }
+  for (const c of state.conns.values()) {
+    if (c.phase === 'awaiting-hello' && c.connectedAt + tx.config.helloTimeoutMs <= tx.now) {
+      tx.fail(c.id, 'RSO_ERR_TIMEOUT', 'No hello arrived in time.');
+      changed = true;
+    }
+  }
+  return changed;
+}
+
+function outOfOrder(what: string, phase: ConnPhase): string {
+  switch (phase) {
+    case 'awaiting-hello':
+      return `${what} was sent before hello.`;
+    case 'opener':
+    case 'joiner':
+      return `${what} was sent after open or join; only one per connection.`;
+    default:
+      return `${what} was sent out of order.`;
+  }
+}
