@@ -22,6 +22,8 @@ export const ERROR_CODES = {
   RSO_ERR_VERSION: { exit: 8, text: 'The other program speaks a different protocol version.' },
   RSO_ERR_TAMPERED: { exit: 9, text: 'An encrypted record failed its check (tampered, replayed or reordered); the session was ended.' },
   RSO_ERR_CONFIG: { exit: 10, text: 'A configuration or data file could not be read or written.' },
+  RSO_ERR_NO_DISPLAY: { exit: 11, text: 'There is no graphical display to share (or it refused the connection).' },
+  RSO_ERR_CAPTURE: { exit: 11, text: 'The screen could not be captured.' },
   RSO_ERR_INTERNAL: { exit: 70, text: 'An internal error occurred.' },
 } as const satisfies Record<string, { exit: number; text: string }>;
 
