@@ -37,3 +37,9 @@ declare class TextDecoder {
   constructor(label?: string, options?: { fatal?: boolean });
   decode(input?: Uint8Array): string;
 }
+
+// node:zlib, only the synchronous one-shot calls the frame codec (src/codec) needs.
+declare module 'node:zlib' {
+  export function deflateSync(data: Uint8Array, options?: { level?: number }): Uint8Array;
+  export function inflateSync(data: Uint8Array, options?: { maxOutputLength?: number }): Uint8Array;
+}
