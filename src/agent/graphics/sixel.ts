@@ -168,6 +168,7 @@ export function encodeSixel(frame: RgbFrame, r: Rect): string {
   const maxX = new Int32Array(PALETTE_SIZE);
   const used: number[] = [];
   const defined = new Uint8Array(PALETTE_SIZE);
+  let current = -1;
   const data = frame.data;
   for (let y0 = r.y; y0 < r.y + r.height; y0 += 6) {
     const bh = Math.min(6, r.y + r.height - y0);
@@ -190,11 +191,21 @@ export function encodeSixel(frame: RgbFrame, r: Rect): string {
       }
     }
     if (y0 !== r.y) out.byte(0x2d); // '-': next band
+    // The selected colour carries over bands: start with it and skip one `#n` per band,
+    // which is most of the bytes of a flat area.
+    const keep = used.indexOf(current);
+    if (keep > 0) {
+      used[keep] = used[0]!;
+      used[0] = current;
+    }
     for (let u = 0; u < used.length; u++) {
       const c = used[u]!;
       if (u > 0) out.byte(0x24); // '$': back to the start of this band for the next colour
-      out.byte(0x23); // '#'
-      out.uint(c);
+      if (c !== current) {
+        out.byte(0x23); // '#'
+        out.uint(c);
+        current = c;
+      }
       if (!defined[c]) {
         defined[c] = 1;
         out.ascii(';2;');
