@@ -226,8 +226,7 @@ export function step(state: PairingState, event: PairingEvent): StepResult {
     case 'violation': {
       const c = tx.conn(event.conn);
       if (c.phase === 'closing') break;
-      depart(tx, c, 'closed');
-      tx.fail(c.id, event.code, event.message);
+      refuse(tx, c.id, event.code, event.message);
       break;
     }
     case 'closed': {
@@ -259,18 +258,18 @@ export function step(state: PairingState, event: PairingEvent): StepResult {
 function onHello(tx: Tx, id: ConnId, role: Role, auth: Auth): void {
   const c = tx.conn(id);
   if (c.phase === 'closing') return;
-  if (c.phase !== 'awaiting-hello') return tx.fail(id, 'RSO_ERR_PROTOCOL', 'hello was sent twice.');
+  if (c.phase !== 'awaiting-hello') return refuse(tx, id, 'RSO_ERR_PROTOCOL', 'hello was sent twice.');
   let agent: VerifiedAgent | undefined;
   if (role === 'customer') {
     // Customers are anonymous; a token here means a confused or probing client.
-    if (auth.kind !== 'none') return tx.fail(id, 'RSO_ERR_PROTOCOL', 'A customer does not send a token.');
+    if (auth.kind !== 'none') return refuse(tx, id, 'RSO_ERR_PROTOCOL', 'A customer does not send a token.');
   } else if (auth.kind === 'valid') {
     agent = { ...auth.identity, verified: true };
   } else if (auth.kind === 'none' && tx.config.open) {
     agent = { ...UNVERIFIED_AGENT, verified: false };
   } else {
     // An invalid token is refused even on an --open relay: the agent believes it is signed in.
-    return tx.fail(id, 'RSO_ERR_UNAUTHORIZED', auth.kind === 'none' ? 'This relay only accepts signed-in agents; run rso login.' : 'The relay did not accept the agent token; ask the relay admin for a new one.');
+    return refuse(tx, id, 'RSO_ERR_UNAUTHORIZED', auth.kind === 'none' ? 'This relay only accepts signed-in agents; run rso login.' : 'The relay did not accept the agent token; ask the relay admin for a new one.');
   }
   tx.setConn(agent ? { ...c, phase: 'ready', role, agent } : { ...c, phase: 'ready', role });
   tx.log('hello', { conn: id, role, agent: agent ? agent.id : null, verified: agent ? agent.verified : null });
@@ -286,13 +285,13 @@ function onHello(tx: Tx, id: ConnId, role: Role, auth: Auth): void {
 function onOpen(tx: Tx, id: ConnId): void {
   const c = tx.conn(id);
   if (c.phase === 'closing') return;
-  if (c.phase !== 'ready' || c.role === undefined) return tx.fail(id, 'RSO_ERR_PROTOCOL', outOfOrder('open', c.phase));
+  if (c.phase !== 'ready' || c.role === undefined) return refuse(tx, id, 'RSO_ERR_PROTOCOL', outOfOrder('open', c.phase));
   const taken = new Set<string>([...tx.plates.keys(), ...tx.tombstones.keys()]);
   let nameplate: string;
   try {
     nameplate = allocateNameplate(taken, tx.config.randomInt);
   } catch (err) {
-    if (err instanceof NameplatesExhausted) return tx.fail(id, err.code, err.message);
+    if (err instanceof NameplatesExhausted) return refuse(tx, id, err.code, err.message);
     throw err;
   }
   tx.plates.set(nameplate, {
@@ -313,18 +312,18 @@ function onOpen(tx: Tx, id: ConnId): void {
 function onJoin(tx: Tx, id: ConnId, nameplate: string, throttled: boolean): void {
   const c = tx.conn(id);
   if (c.phase === 'closing') return;
-  if (c.phase !== 'ready' || c.role === undefined) return tx.fail(id, 'RSO_ERR_PROTOCOL', outOfOrder('join', c.phase));
-  if (throttled) return tx.fail(id, 'RSO_ERR_THROTTLED');
+  if (c.phase !== 'ready' || c.role === undefined) return refuse(tx, id, 'RSO_ERR_PROTOCOL', outOfOrder('join', c.phase));
+  if (throttled) return refuse(tx, id, 'RSO_ERR_THROTTLED');
   const plate = tx.plates.get(nameplate);
   if (!plate) {
     const tomb = tx.tombstones.get(nameplate);
-    if (tomb?.reason === 'burnt') return tx.fail(id, 'RSO_ERR_BURNT');
-    if (tomb?.reason === 'expired') return tx.fail(id, 'RSO_ERR_EXPIRED');
-    return tx.fail(id, 'RSO_ERR_UNKNOWN_NUMBER');
+    if (tomb?.reason === 'burnt') return refuse(tx, id, 'RSO_ERR_BURNT');
+    if (tomb?.reason === 'expired') return refuse(tx, id, 'RSO_ERR_EXPIRED');
+    return refuse(tx, id, 'RSO_ERR_UNKNOWN_NUMBER');
   }
-  if (plate.attempt !== null) return tx.fail(id, 'RSO_ERR_CROWDED');
+  if (plate.attempt !== null) return refuse(tx, id, 'RSO_ERR_CROWDED');
   if (plate.openerRole === c.role) {
-    return tx.fail(id, 'RSO_ERR_PROTOCOL', c.role === 'agent' ? 'Both sides are agents; the other side must run rso share.' : 'Both sides are customers; the other side must run rso connect.');
+    return refuse(tx, id, 'RSO_ERR_PROTOCOL', c.role === 'agent' ? 'Both sides are agents; the other side must run rso share.' : 'Both sides are customers; the other side must run rso connect.');
   }
   const opener = tx.conn(plate.opener);
   const sid = tx.config.newSid();
@@ -342,7 +341,7 @@ function onJoin(tx: Tx, id: ConnId, nameplate: string, throttled: boolean): void
 function onKeyed(tx: Tx, id: ConnId, ok: boolean): void {
   const c = tx.conn(id);
   if (c.phase === 'closing') return;
-  if (c.phase !== 'opener' && c.phase !== 'joiner') return tx.fail(id, 'RSO_ERR_PROTOCOL', outOfOrder('keyed', c.phase));
+  if (c.phase !== 'opener' && c.phase !== 'joiner') return refuse(tx, id, 'RSO_ERR_PROTOCOL', outOfOrder('keyed', c.phase));
   const plate = tx.plateOf(c);
   const isOpener = c.phase === 'opener';
   const attempt = plate.attempt;
@@ -350,12 +349,12 @@ function onKeyed(tx: Tx, id: ConnId, ok: boolean): void {
     // The joiner already left. A failure from the opener for that attempt still counts once;
     // anything else about an attempt that is over changes nothing.
     const last = plate.lastAttempt;
-    if (!isOpener || last === null) return tx.fail(id, 'RSO_ERR_PROTOCOL', 'keyed was sent before pairing.');
+    if (!isOpener || last === null) return refuse(tx, id, 'RSO_ERR_PROTOCOL', 'keyed was sent before pairing.');
     if (!ok && !last.failed && last.openerKeyed === undefined) countFailure(tx, plate, last);
     return;
   }
   if (plate.establishedAt !== null || (isOpener ? attempt.openerKeyed : attempt.joinerKeyed) !== undefined) {
-    return tx.fail(id, 'RSO_ERR_PROTOCOL', 'keyed was sent twice.');
+    return refuse(tx, id, 'RSO_ERR_PROTOCOL', 'keyed was sent twice.');
   }
   const next: Attempt = isOpener ? { ...attempt, openerKeyed: ok } : { ...attempt, joinerKeyed: ok };
   tx.log('keyed', { conn: id, nameplate: plate.nameplate, ok });
@@ -366,6 +365,12 @@ function onKeyed(tx: Tx, id: ConnId, ok: boolean): void {
     return;
   }
   tx.plates.set(plate.nameplate, { ...plate, attempt: next });
+}
+
+/** Refuse what `id` sent: whoever depended on it is settled first, then it gets `error` and is closed. */
+function refuse(tx: Tx, id: ConnId, code: ErrorCode, message?: string): void {
+  depart(tx, tx.conn(id), 'closed');
+  tx.fail(id, code, message);
 }
 
 /** One failed key confirmation for `attempt`: the joiner goes, the opener retries or burns. */

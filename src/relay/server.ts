@@ -296,7 +296,10 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
       });
       feed({ type: 'shutdown', now: Date.now() });
       http.close();
-      await Promise.race([drained, new Promise((r) => setTimeout(r, CLOSE_GRACE_MS))]);
+      let grace: NodeJS.Timeout | undefined;
+      await Promise.race([drained, new Promise((r) => (grace = setTimeout(r, CLOSE_GRACE_MS)))]);
+      // The grace timer must not keep the process alive once everyone has gone.
+      clearTimeout(grace);
       for (const io of ios.values()) io.ws.terminate();
       http.closeAllConnections();
       await new Promise<void>((resolve) => wss.close(() => resolve()));

@@ -1,0 +1,224 @@
+// Real relay processes and raw relay-plane clients for multi-process tests.
+// spawnRelay runs the built CLI (bin/rso.js -> dist/), so run `npx tsc -p tsconfig.build.json`
+// (or `npm test`, which builds first) before these tests.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { WebSocket } from 'ws';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const bin = join(root, 'bin', 'rso.js');
+
+export interface SpawnedRelay {
+  url: string;
+  port: number;
+  proc: ChildProcess;
+  /** Every stdout line after the listening line, as printed. */
+  logs: string[];
+  dataDir: string;
+  /** SIGTERM, then the exit status (null if killed by a signal). */
+  stop(): Promise<number | null>;
+}
+
+export async function spawnRelay(args: string[] = [], opts: { env?: NodeJS.ProcessEnv; dataDir?: string } = {}): Promise<SpawnedRelay> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'rso-relay-'));
+  const proc = spawn(process.execPath, [bin, 'relay', '--listen', '127.0.0.1:0', '--data', dataDir, '--log-format', 'json', ...args], {
+    env: { ...process.env, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: string[] = [];
+  let stderr = '';
+  proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  const first = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    let gotFirst = false;
+    proc.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        if (!gotFirst) {
+          gotFirst = true;
+          resolve(line);
+        } else logs.push(line);
+      }
+    });
+    void exited.then((code) => reject(new Error(`relay exited with ${code} before listening: ${stderr}`)));
+  });
+  const m = /^relay listening on (ws:\/\/127\.0\.0\.1:(\d+))$/.exec(first);
+  if (!m) {
+    proc.kill('SIGKILL');
+    throw new Error(`unexpected first line from relay: ${first}`);
+  }
+  return {
+    url: m[1]!,
+    port: Number(m[2]),
+    proc,
+    logs,
+    dataDir,
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+/** Runs `rso relay agent add` for real and returns the token it printed. */
+export async function addAgent(dataDir: string, id: string, name: string, org: string): Promise<string> {
+  const out = runCli(['relay', 'agent', 'add', id, '--name', name, '--org', org, '--data', dataDir]);
+  const m = /--token (\S+)/.exec(out.stdout);
+  if (out.status !== 0 || !m) throw new Error(`agent add failed (${out.status}): ${out.stderr}`);
+  return m[1]!;
+}
+
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+export interface ClientOptions {
+  headers?: Record<string, string>;
+  /** Another loopback address (127.0.0.2) to appear as a different client. */
+  localAddress?: string;
+}
+
+export type Json = Record<string, unknown> & { type: string };
+
+/**
+ * A raw relay-plane client: queues what arrives, text parsed as JSON and binary as Buffers,
+ * so a test reads messages in order with next()/nextBinary() and sees how the socket closed.
+ */
+export class RawClient {
+  readonly ws: WebSocket;
+  readonly closed: Promise<{ code: number; reason: string }>;
+  private readonly texts: Json[] = [];
+  private readonly binaries: Buffer[] = [];
+  private waiter: (() => void) | null = null;
+  private isClosed = false;
+
+  constructor(url: string, opts: ClientOptions = {}) {
+    this.ws = new WebSocket(url, { perMessageDeflate: false, headers: opts.headers ?? {}, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) });
+    this.ws.on('message', (data: Buffer, isBinary) => {
+      if (isBinary) this.binaries.push(data);
+      else this.texts.push(JSON.parse(data.toString()) as Json);
+      this.wake();
+    });
+    this.ws.on('error', () => {
+      // Surfaces as the close below; tests assert on that.
+    });
+    this.closed = new Promise((resolve) =>
+      this.ws.on('close', (code, reason) => {
+        this.isClosed = true;
+        this.wake();
+        resolve({ code, reason: reason.toString() });
+      }),
+    );
+  }
+
+  static async connect(url: string, opts: ClientOptions = {}): Promise<RawClient> {
+    const c = new RawClient(url, opts);
+    await new Promise<void>((resolve, reject) => {
+      c.ws.once('open', () => resolve());
+      c.ws.once('error', reject);
+    });
+    return c;
+  }
+
+  send(msg: unknown): void {
+    this.ws.send(typeof msg === 'string' ? msg : JSON.stringify(msg));
+  }
+
+  sendBinary(data: Uint8Array): void {
+    this.ws.send(data, { binary: true });
+  }
+
+  async next(timeoutMs = 5000): Promise<Json> {
+    return this.take(this.texts, timeoutMs, 'text message');
+  }
+
+  async nextBinary(timeoutMs = 5000): Promise<Buffer> {
+    return this.take(this.binaries, timeoutMs, 'binary message');
+  }
+
+  /** Messages received so far and not yet taken. */
+  pendingTexts(): Json[] {
+    return [...this.texts];
+  }
+
+  async hello(role: 'agent' | 'customer', token?: string): Promise<Json> {
+    this.send(token === undefined ? { type: 'hello', v: 1, role } : { type: 'hello', v: 1, role, token });
+    return this.next();
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+
+  private async take<T>(queue: T[], timeoutMs: number, what: string): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const item = queue.shift();
+      if (item !== undefined) return item;
+      if (this.isClosed) throw new Error(`socket closed while waiting for a ${what}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no ${what} within ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiter = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.waiter = null;
+    }
+  }
+
+  private wake(): void {
+    this.waiter?.();
+  }
+}
+
+/** Opener and joiner through the relay-plane handshake up to `paired` on both sides. */
+export async function pair(
+  url: string,
+  opener: { role: 'agent' | 'customer'; token?: string },
+  joiner: { role: 'agent' | 'customer'; token?: string },
+): Promise<{ opener: RawClient; joiner: RawClient; nameplate: string; openerPaired: Json; joinerPaired: Json }> {
+  const a = await RawClient.connect(url);
+  const welcomeA = await a.hello(opener.role, opener.token);
+  if (welcomeA.type !== 'welcome') throw new Error(`opener hello: ${JSON.stringify(welcomeA)}`);
+  a.send({ type: 'open' });
+  const opened = await a.next();
+  if (opened.type !== 'opened') throw new Error(`open: ${JSON.stringify(opened)}`);
+  const nameplate = opened.nameplate as string;
+  const b = await RawClient.connect(url);
+  const welcomeB = await b.hello(joiner.role, joiner.token);
+  if (welcomeB.type !== 'welcome') throw new Error(`joiner hello: ${JSON.stringify(welcomeB)}`);
+  b.send({ type: 'join', nameplate });
+  const joinerPaired = await b.next();
+  const openerPaired = await a.next();
+  return { opener: a, joiner: b, nameplate, openerPaired, joinerPaired };
+}
+
+export async function healthz(port: number): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+/** Resident set size of a process in bytes (Linux /proc), or null elsewhere. */
+export function rssOf(pid: number): number | null {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null; // not Linux, or the process is gone
+  }
+}
+
+export function logEvents(logs: string[]): Json[] {
+  return logs.map((l) => JSON.parse(l) as Json).map((o) => ({ ...o, type: String(o.event) }));
+}
