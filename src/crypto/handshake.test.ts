@@ -15,7 +15,7 @@ interface Side {
 
 function start(role: Role, over: Partial<HandshakeOptions> = {}): Side {
   const { state, send } = startHandshake({ ...base, role, ...over });
-  t.equal(send.length, 1);
+  if (send.length !== 1) throw new Error(`start sent ${send.length} frames`);
   return { state, share: send[0]! };
 }
 
@@ -110,6 +110,17 @@ t.test('the key schedule: CPace ISK (customer first) -> HKDF-SHA-512 with rso/1 
   t.equal(hex(out.customer.keys.receive), kdf('key agent->customer', 32));
   const code = Buffer.from(kdf('verification code', 4), 'hex').readUInt32BE(0) % 10000;
   t.equal(out.customer.verificationCode, String(code).padStart(4, '0'));
+});
+
+t.test('verification codes use all four digits', async (t) => {
+  const codes = new Set<string>();
+  for (let i = 0; i < 40; i++) {
+    const out = run();
+    if (out.customer instanceof Error) throw out.customer;
+    codes.add(out.customer.verificationCode);
+  }
+  t.ok(codes.size > 35, 'codes vary between sessions');
+  t.ok([...codes].some((c) => c[0] !== '0'), 'a leading digit other than 0 occurs');
 });
 
 t.test('a reflected share is refused', async (t) => {
@@ -219,13 +230,16 @@ t.test('a state is used once; its secrets are wiped after use', async (t) => {
   t.ok(y.some((b) => b !== 0));
   const c2 = stepHandshake(c.state, a.share);
   t.ok(y.every((b) => b === 0), 'scalar wiped');
-  t.throws(() => stepHandshake(c.state, a.share), { code: 'RSO_ERR_INTERNAL' }, 'stepping a spent state');
+  t.throws(() => stepHandshake(c.state, a.share), { code: 'RSO_ERR_INTERNAL', detail: /stepped twice/ }, 'stepping a spent state');
 
   const a2 = stepHandshake(a.state, c.share);
   const known = c2.state as Extract<HandshakeState, { name: 'S2_know_key' }>;
   const done = stepHandshake(known, a2.send[0]!).done!;
   t.ok(known.keys.send.every((b) => b === 0) && known.peerTag.every((b) => b === 0), 'state keys and tag wiped');
   t.ok(done.keys.send.some((b) => b !== 0), 'the result keeps its own copy');
+  // With a wiped expected tag a second confirmation could only fail, but it must fail loudly as
+  // a caller bug, not look like a wrong number typed by a person.
+  t.throws(() => stepHandshake(known, a2.send[0]!), { code: 'RSO_ERR_INTERNAL', detail: /stepped twice/ });
 
   const failing = start('customer');
   t.throws(() => stepHandshake(failing.state, new Uint8Array(0)));
