@@ -16,6 +16,7 @@ export const ERROR_CODES = {
   RSO_ERR_UNREACHABLE: { exit: 6, text: 'Could not reach the relay.' },
   RSO_ERR_INSECURE: { exit: 6, text: 'Refusing an unencrypted ws:// connection to a host that is not this machine.' },
   RSO_ERR_PEER_LEFT: { exit: 7, text: 'The other side left the session.' },
+  RSO_ERR_DECLINED: { exit: 7, text: 'The customer declined the request.' },
   RSO_ERR_TIMEOUT: { exit: 7, text: 'The other side did not answer in time.' },
   RSO_ERR_PROTOCOL: { exit: 8, text: 'A message broke the protocol; the connection was closed.' },
   RSO_ERR_TOO_LARGE: { exit: 8, text: 'A message was larger than allowed; the connection was closed.' },
