@@ -1,0 +1,192 @@
+// The frame flow machine: decides *when* the daemon reads the screen and *what* it reads, never
+// touches a pixel. Pure: step(state, event) -> { state, effects }; the session boss performs
+// the effects (frame-pipeline.ts does the pixel work). Diagram in docs/daemon.md.
+//
+// Pull flow control, latest frame wins: the screen is read only when the agent has drawn
+// everything we sent (its `ready` acknowledged our last seq). Damage that arrives in between
+// is merged into a few rectangles, never queued as frames, so an agent that stops reading costs
+// the daemon nothing but a bounded list of rectangles, and the next frame it gets is the
+// current screen, not a backlog. An idle screen produces no damage and therefore no capture.
+import { coalesce } from './capture/coalesce.js';
+import type { Rect } from '../codec/framebuffer.js';
+import { fitWithin } from '../codec/scale.js';
+
+export interface Size {
+  width: number;
+  height: number;
+}
+
+export interface Cursor {
+  x: number;
+  y: number;
+  visible: boolean;
+}
+
+export interface FramesState {
+  /** Something is shared and not paused: the only state in which the screen may be read. */
+  readonly sharing: boolean;
+  /** The captured area's size; null until capture is open. */
+  readonly screen: Size | null;
+  /** The agent's picture size from its last `ready`; null until it said one. */
+  readonly viewport: Size | null;
+  /** Damage (screen coordinates) not yet read, merged. */
+  readonly dirty: readonly Rect[];
+  /** Read and compare the whole screen on the next capture (first frame, new size, new region, resume). */
+  readonly full: boolean;
+  /** Last seq sent; 0 before the first update. */
+  readonly sentSeq: number;
+  /** Last seq the agent said it has drawn. */
+  readonly ackedSeq: number;
+  /** A capture effect is being performed; its `captured` event has not come back yet. */
+  readonly busy: boolean;
+  /**
+   * Bumped whenever what may be shown changes (share on/off, pause, another choice). A capture
+   * started under an older generation must be thrown away, not sent: its pixels were read
+   * under a choice the customer has since changed.
+   */
+  readonly generation: number;
+  /** Cursor in output coordinates, as last sent, and the newest one not yet sent. */
+  readonly cursorSent: Cursor | null;
+  readonly cursorPending: Cursor | null;
+}
+
+export type FramesEvent =
+  /** Capture opened (or its area changed): the size of what is read. */
+  | { type: 'screen'; width: number; height: number }
+  /** The policy now allows showing something (true) or nothing / paused (false). */
+  | { type: 'share'; on: boolean }
+  /** What is shown changed without turning sharing off (screen <-> apps, other apps, window layout). */
+  | { type: 'region-changed' }
+  | { type: 'damage'; rects: readonly Rect[] }
+  | { type: 'ready'; width: number; height: number; seq: number }
+  /** The capture effect finished: `lastSeq` is the last update sent, or null when nothing was sent. */
+  | { type: 'captured'; generation: number; lastSeq: number | null }
+  /** Pointer position in screen coordinates; `visible` false when outside what is shared. */
+  | { type: 'cursor'; x: number; y: number; visible: boolean };
+
+export type FramesEffect =
+  /**
+   * Read `rects` (or the whole screen when `full`), mask, scale to `out`, diff against what the
+   * agent has, encode and send as updates numbered from `seq`; then feed `captured`.
+   */
+  | { type: 'capture'; generation: number; seq: number; full: boolean; rects: Rect[]; out: Size }
+  | { type: 'send-cursor'; cursor: Cursor };
+
+export interface FramesStep {
+  state: FramesState;
+  effects: FramesEffect[];
+}
+
+export class FramesError extends Error {
+  override readonly name = 'FramesError';
+}
+
+export const INITIAL_FRAMES: FramesState = Object.freeze({
+  sharing: false,
+  screen: null,
+  viewport: null,
+  dirty: Object.freeze([]) as readonly Rect[],
+  full: true,
+  sentSeq: 0,
+  ackedSeq: 0,
+  busy: false,
+  generation: 0,
+  cursorSent: null,
+  cursorPending: null,
+});
+
+/** The size updates are encoded at: the agent's viewport with the screen's aspect kept, never upscaled. */
+export function outputSize(s: Pick<FramesState, 'screen' | 'viewport'>): Size | null {
+  if (!s.screen || !s.viewport) return null;
+  return fitWithin(s.screen.width, s.screen.height, s.viewport.width, s.viewport.height);
+}
+
+function sameSize(a: Size | null, b: Size | null): boolean {
+  return a !== null && b !== null && a.width === b.width && a.height === b.height;
+}
+
+/** The agent has drawn everything we sent and nothing is being prepared. */
+function caughtUp(s: FramesState): boolean {
+  return !s.busy && s.ackedSeq >= s.sentSeq;
+}
+
+export function step(state: FramesState, event: FramesEvent): FramesStep {
+  let s: FramesState = state;
+  switch (event.type) {
+    case 'screen': {
+      const screen = { width: event.width, height: event.height };
+      if (!(screen.width >= 1 && screen.height >= 1)) throw new FramesError(`screen size ${screen.width}x${screen.height}`);
+      if (!sameSize(s.screen, screen)) s = { ...s, screen, full: true, dirty: [], cursorSent: null };
+      break;
+    }
+    case 'share':
+      if (event.on === s.sharing) return { state: s, effects: [] };
+      // Turning on starts from a full read: nothing read while off may be trusted, and the
+      // agent may hold a picture of a different choice. Turning off drops pending damage.
+      s = { ...s, sharing: event.on, generation: s.generation + 1, full: true, dirty: [], cursorPending: null, cursorSent: event.on ? s.cursorSent : null };
+      break;
+    case 'region-changed':
+      s = { ...s, generation: s.generation + 1, full: true, dirty: [] };
+      break;
+    case 'damage':
+      // Damage while nothing is shared is not even remembered: sharing starts with a full read.
+      if (!s.sharing || s.full) return { state: s, effects: [] };
+      s = { ...s, dirty: coalesce([...s.dirty, ...event.rects]) };
+      break;
+    case 'ready': {
+      // An agent that claims to have drawn an update we never sent is not following the protocol.
+      if (event.seq > s.sentSeq) throw new FramesError(`ready for seq ${event.seq}, last sent ${s.sentSeq}`);
+      const viewport = { width: event.width, height: event.height };
+      const resized = !sameSize(s.viewport, viewport);
+      s = { ...s, viewport, ackedSeq: Math.max(s.ackedSeq, event.seq) };
+      // A new size means a new picture for the agent: everything is read and sent again.
+      if (resized) s = { ...s, full: true, dirty: [], cursorSent: null };
+      break;
+    }
+    case 'captured':
+      if (!s.busy) throw new FramesError('captured without a capture in progress');
+      if (event.lastSeq !== null) {
+        if (event.lastSeq <= s.sentSeq) throw new FramesError(`captured seq ${event.lastSeq} after ${s.sentSeq}`);
+        s = { ...s, busy: false, sentSeq: event.lastSeq };
+      } else {
+        s = { ...s, busy: false };
+      }
+      break;
+    case 'cursor': {
+      const out = outputSize(s);
+      if (!s.sharing || !out || !s.screen) return { state: s, effects: [] };
+      // Sent in the agent's picture coordinates, so it needs no knowledge of the real screen.
+      const c: Cursor = {
+        x: Math.min(out.width - 1, Math.max(0, Math.floor((event.x * out.width) / s.screen.width))),
+        y: Math.min(out.height - 1, Math.max(0, Math.floor((event.y * out.height) / s.screen.height))),
+        visible: event.visible && event.x >= 0 && event.y >= 0 && event.x < s.screen.width && event.y < s.screen.height,
+      };
+      const last = s.cursorSent;
+      const hidden = !c.visible && (last === null || !last.visible);
+      if (last !== null && (hidden || (c.visible === last.visible && c.x === last.x && c.y === last.y))) {
+        s = { ...s, cursorPending: null };
+      } else {
+        s = { ...s, cursorPending: c };
+      }
+      break;
+    }
+  }
+  return advance(s);
+}
+
+/** After any event: start a capture or send the cursor if the agent is waiting for us. */
+function advance(s: FramesState): FramesStep {
+  const effects: FramesEffect[] = [];
+  const out = outputSize(s);
+  if (!s.sharing || !out || !caughtUp(s)) return { state: s, effects };
+  if (s.full || s.dirty.length > 0) {
+    effects.push({ type: 'capture', generation: s.generation, seq: s.sentSeq + 1, full: s.full, rects: s.full ? [] : s.dirty.map((r) => ({ ...r })), out });
+    s = { ...s, busy: true, full: false, dirty: [] };
+  }
+  // The cursor rides on the same pull: an agent that stopped reading gets nothing, not even that.
+  if (s.cursorPending !== null) {
+    effects.push({ type: 'send-cursor', cursor: s.cursorPending });
+    s = { ...s, cursorSent: s.cursorPending, cursorPending: null };
+  }
+  return { state: s, effects };
+}
