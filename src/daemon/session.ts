@@ -1,0 +1,447 @@
+// The customer daemon's boss: builds the machines (UI reducer, policy, frame flow) and wires
+// them to the outside (the encrypted session, the capture backend, the window list, the
+// panel). It decides nothing itself: every decision is a step of one of the pure machines, and
+// this file only performs their effects and owns the clean exit.
+//
+// Order of consent, enforced here by construction: the display is not even opened before the
+// customer accepted the engineer AND chose what to share; `openCaptureOnce` is only reachable
+// from a share effect of the UI reducer. See docs/daemon.md.
+import { appendFileSync } from 'node:fs';
+import { hostname, release, type as osType } from 'node:os';
+import { RsoError, toRsoError } from '../errors.js';
+import { formatSessionNumber } from '../crypto/code.js';
+import { joinSession, openSession, type CloseInfo, type SecureSession } from '../client/session.js';
+import { encodeFrame, encodeJson, parseFromAgent, type AgentMessage, type CustomerMessage, type ViewState } from '../protocol/app.js';
+import type { Rect } from '../codec/framebuffer.js';
+import { openCapture, type CaptureBackend } from './capture/backend.js';
+import { XConn } from './capture/xconn.js';
+import { decide, INITIAL_POLICY, step as policyStep, type Policy, type PolicyAction } from './policy/policy.js';
+import { INITIAL_FRAMES, step as framesStep, FramesError, type FramesEffect, type FramesEvent, type FramesState } from './frames.js';
+import { FramePipeline } from './frame-pipeline.js';
+import { appKeyOf, readShared, type ShareTarget } from './shared-capture.js';
+import { groupApps, watchWindows, type WindowWatcher } from './windows/list.js';
+import { matchesApp, type AppSpec } from './windows/match.js';
+import { initialUi, step as uiStep, type AppChoice, type Suggestion, type UiAction, type UiEffect, type UiState } from './ui/state.js';
+import type { Panel } from './ui/panel.js';
+
+export interface ShareOptions {
+  relay: string;
+  /** Join this session (the engineer read it out); without it, open one and show its number. */
+  number?: string;
+  insecure?: boolean;
+  /** `--share`: a suggestion the customer still confirms. */
+  suggestion: { kind: 'screen' } | { kind: 'apps'; specs: AppSpec[] } | null;
+  capture: 'auto' | 'x11' | 'screenshot-desktop';
+  display?: string;
+  monitor?: number;
+  panel: Panel;
+  /** Test and diagnostics channel: one JSON line per lifecycle event (never pixels or secrets). */
+  debugFile?: string;
+}
+
+/** What the daemon tells the person after the panel is gone, and the exit status. */
+export interface ShareOutcome {
+  exitCode: number;
+  message: string;
+}
+
+const CURSOR_POLL_MS = 100;
+/** The portable backend reports no damage: poll it this often while sharing. */
+const POLL_MS = 500;
+const ENDED_TEXT = {
+  declined: 'You declined. Nothing was shared.',
+  customer: 'You ended the session.',
+  peer: 'The support engineer ended the session.',
+};
+
+export async function runShare(opts: ShareOptions): Promise<ShareOutcome> {
+  const boss = new ShareBoss(opts);
+  return boss.run();
+}
+
+class ShareBoss {
+  private ui: UiState;
+  private policy: Policy = INITIAL_POLICY;
+  private frames: FramesState = INITIAL_FRAMES;
+  private session: SecureSession | null = null;
+  private capture: CaptureBackend | null = null;
+  private capturing: Promise<CaptureBackend> | null = null;
+  private pipeline: FramePipeline | null = null;
+  private watcher: WindowWatcher | null = null;
+  private regionConn: XConn | null = null;
+  /** App key -> what the customer and the engineer read (from the last listing). */
+  private appNames = new Map<string, { label: string; name: string }>();
+  private lastRegion = '';
+  private timers: NodeJS.Timeout[] = [];
+  private offDamage: (() => void) | null = null;
+  private readonly abort = new AbortController();
+  private finished = false;
+  private resolveDone!: (o: ShareOutcome) => void;
+  private readonly done = new Promise<ShareOutcome>((r) => (this.resolveDone = r));
+  private droppedInputs = 0;
+  private readonly signalHandlers: Array<[NodeJS.Signals, () => void]> = [];
+
+  constructor(private readonly opts: ShareOptions) {
+    const suggestion: Suggestion = opts.suggestion === null ? null : opts.suggestion.kind === 'screen' ? { kind: 'screen' } : { kind: 'apps', names: opts.suggestion.specs.map((s) => s.name) };
+    this.ui = initialUi({ joining: opts.number !== undefined, suggestion, policy: this.policy, now: Date.now() });
+  }
+
+  async run(): Promise<ShareOutcome> {
+    this.opts.panel.onKey((key) => this.dispatch({ type: 'key', key }));
+    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+      const h = (): void => void this.finish('customer');
+      process.on(sig, h);
+      this.signalHandlers.push([sig, h]);
+    }
+    this.render();
+    this.debug('start', { mode: this.opts.number !== undefined ? 'join' : 'open' });
+    void this.pair();
+    return this.done;
+  }
+
+  // ---- pairing -------------------------------------------------------------------------
+
+  private async pair(): Promise<void> {
+    const base = { relay: this.opts.relay, role: 'customer' as const, insecure: this.opts.insecure === true, signal: this.abort.signal };
+    let session: SecureSession;
+    try {
+      session =
+        this.opts.number !== undefined
+          ? await joinSession({ ...base, number: this.opts.number })
+          : await openSession({
+              ...base,
+              onOpened: (n, ttl) => {
+                this.dispatch({ type: 'opened', number: formatSessionNumber(n), expiresAt: Date.now() + ttl * 1000 });
+                this.every(1000, () => this.dispatch({ type: 'tick', now: Date.now() }));
+              },
+            });
+    } catch (err) {
+      // Cancelled by the customer while waiting: a normal end, not an error.
+      if (this.finished) return;
+      void this.fail(toRsoError(err));
+      return;
+    }
+    if (this.finished) {
+      void session.close();
+      return;
+    }
+    this.session = session;
+    this.clearTimers();
+    const agent = session.peer.agent;
+    this.debug('paired', { verified: agent?.verified === true });
+    session.onMessage((data) => this.onPeerData(data));
+    session.onClose((info) => this.onSessionClosed(info));
+    this.dispatch({
+      type: 'paired',
+      code: session.verificationCode,
+      peer: agent ? { verified: agent.verified, name: agent.name, org: agent.org, relayName: session.relayName } : { verified: false, relayName: session.relayName },
+    });
+  }
+
+  private onPeerData(data: Uint8Array): void {
+    if (this.finished) return;
+    let msg: AgentMessage;
+    try {
+      msg = parseFromAgent(data);
+    } catch (err) {
+      void this.fail(toRsoError(err));
+      return;
+    }
+    switch (msg.type) {
+      case 'ready':
+        this.feedFrames({ type: 'ready', width: msg.width, height: msg.height, seq: msg.seq });
+        return;
+      case 'request':
+        this.dispatch({ type: 'request', what: msg.what });
+        return;
+      case 'input':
+        // Every event passes the policy; with control off (this version) each one is denied,
+        // dropped here and counted. Nothing is injected.
+        for (const event of msg.events) {
+          const d = decide(this.policy, event, { pointInShared: () => false, focusShared: () => false });
+          // No injector exists yet (remote-control issue): an allowed event would be dropped too.
+          if (!d.allow) this.droppedInputs++;
+        }
+        this.debug('input-dropped', { total: this.droppedInputs });
+        return;
+      case 'chat':
+        this.dispatch({ type: 'notice', text: `Engineer: ${msg.text}` });
+        return;
+      case 'bye':
+        void this.finish('peer');
+        return;
+    }
+  }
+
+  private onSessionClosed(info: CloseInfo): void {
+    if (this.finished) return;
+    if (info.by === 'peer') void this.finish('peer');
+    else void this.fail(info.error ?? new RsoError('RSO_ERR_PEER_LEFT', undefined, `closed by ${info.by}`));
+  }
+
+  // ---- UI ------------------------------------------------------------------------------
+
+  private dispatch(action: UiAction): void {
+    if (this.finished) return;
+    const out = uiStep(this.ui, action);
+    this.ui = out.state;
+    this.render();
+    for (const e of out.effects) void this.perform(e);
+  }
+
+  private render(): void {
+    this.opts.panel.show(this.ui);
+  }
+
+  private async perform(effect: UiEffect): Promise<void> {
+    try {
+      switch (effect.type) {
+        case 'quit':
+          await this.finish('customer');
+          return;
+        case 'accept':
+          this.debug('accepted');
+          this.sendState();
+          return;
+        case 'decline':
+          await this.finish('declined');
+          return;
+        case 'answer':
+          this.send({ type: 'answer', request: effect.request, granted: effect.granted });
+          return;
+        case 'list-apps':
+          await this.listApps();
+          return;
+        case 'share-screen':
+          await this.applyPolicy({ type: 'share-screen' });
+          return;
+        case 'share-apps':
+          await this.applyPolicy({ type: 'share-apps', apps: effect.keys });
+          return;
+        case 'pause':
+          await this.applyPolicy({ type: 'pause' });
+          return;
+        case 'resume':
+          await this.applyPolicy({ type: 'resume' });
+          return;
+      }
+    } catch (err) {
+      await this.fail(toRsoError(err));
+    }
+  }
+
+  private async listApps(): Promise<void> {
+    if (!this.watcher) {
+      this.watcher = await watchWindows(this.opts.display !== undefined ? { display: this.opts.display } : {});
+      // A window moved, raised, mapped or closed: what is shown may have changed without any
+      // pixel of the damaged rectangles telling us, so the whole area is read again (the tile
+      // diff keeps the wire cost to what really changed).
+      this.watcher.onChange(() => {
+        if (this.policy.view.kind === 'apps' && this.capture) this.feedFrames({ type: 'damage', rects: [{ x: 0, y: 0, w: this.capture.area.w, h: this.capture.area.h }] });
+      });
+    }
+    const windows = await this.watcher.list();
+    const apps = groupApps(windows.filter((w) => w.visible || w.hidden));
+    this.appNames = new Map(apps.map((a) => [a.key, { label: a.label, name: a.class || 'application' }]));
+    const choices: AppChoice[] = apps.map((a) => ({ key: a.key, label: a.label }));
+    const s = this.opts.suggestion;
+    const suggested = s?.kind === 'apps' ? [...new Set(windows.filter((w) => matchesApp(s.specs, w)).map((w) => appKeyOf(w)))] : [];
+    this.dispatch({ type: 'apps-listed', apps: choices, suggested });
+  }
+
+  // ---- policy and capture --------------------------------------------------------------
+
+  private async applyPolicy(action: PolicyAction): Promise<void> {
+    const next = policyStep(this.policy, action);
+    if (next.view.kind !== 'none') await this.openCaptureOnce();
+    if (this.finished) return;
+    const before = this.policy;
+    this.policy = next;
+    const labels = next.view.kind === 'apps' ? next.view.apps.map((k) => this.appNames.get(k)?.label ?? k) : [];
+    this.dispatch({ type: 'policy', policy: next, sharedLabels: labels });
+    this.debug('policy', { view: next.view.kind, paused: next.paused });
+    this.sendState();
+    const on = next.view.kind !== 'none' && !next.paused;
+    const wasOn = before.view.kind !== 'none' && !before.paused;
+    if (on && wasOn && JSON.stringify(before.view) !== JSON.stringify(next.view)) this.feedFrames({ type: 'region-changed' });
+    else this.feedFrames({ type: 'share', on });
+  }
+
+  /** Opens the display for reading. Only ever called after the customer chose what to share. */
+  private openCaptureOnce(): Promise<CaptureBackend> {
+    if (this.capturing) return this.capturing;
+    this.capturing = (async () => {
+      this.debug('capture-open', { backend: this.opts.capture });
+      const capture = await openCapture({
+        backend: this.opts.capture,
+        ...(this.opts.display !== undefined ? { display: this.opts.display } : {}),
+        ...(this.opts.monitor !== undefined ? { monitor: this.opts.monitor } : {}),
+      });
+      if (this.finished) {
+        await capture.close();
+        throw new RsoError('RSO_ERR_INTERNAL', undefined, 'capture opened after the end');
+      }
+      this.capture = capture;
+      if (capture.name !== 'x11') this.regionConn = await XConn.open(this.opts.display).catch(() => null);
+      const size = capture.size();
+      this.pipeline = new FramePipeline(size);
+      this.offDamage = capture.onDamage((rects) => this.feedFrames({ type: 'damage', rects }));
+      if (!capture.damageDriven) this.every(POLL_MS, () => this.feedFrames({ type: 'damage', rects: [{ x: 0, y: 0, w: size.width, h: size.height }] }));
+      this.every(CURSOR_POLL_MS, () => void this.pollCursor());
+      this.send({ type: 'info', host: hostname().slice(0, 128), os: `${osType()} ${release()}`.slice(0, 128), screen: size });
+      this.feedFrames({ type: 'screen', width: size.width, height: size.height });
+      return capture;
+    })();
+    return this.capturing;
+  }
+
+  private async pollCursor(): Promise<void> {
+    const capture = this.capture;
+    if (!capture || !this.frames.sharing || this.finished) return;
+    const c = await capture.cursor().catch(() => null);
+    if (!c || this.finished) return;
+    let visible = true;
+    if (this.policy.view.kind === 'apps') {
+      // Only where the customer shares: the pointer over a hidden window is not the engineer's business.
+      const region = this.lastRegion === '' ? [] : (JSON.parse(this.lastRegion) as Rect[]);
+      const x = capture.area.x + c.x;
+      const y = capture.area.y + c.y;
+      visible = region.some((r) => x >= r.x && y >= r.y && x < r.x + r.w && y < r.y + r.h);
+    }
+    this.feedFrames({ type: 'cursor', x: c.x, y: c.y, visible });
+  }
+
+  private target(): ShareTarget {
+    const view = this.policy.view;
+    if (view.kind === 'apps') {
+      const keys = new Set(view.apps);
+      return { kind: 'apps', isChosen: (w) => keys.has(appKeyOf(w)) };
+    }
+    return { kind: 'screen' };
+  }
+
+  // ---- frames --------------------------------------------------------------------------
+
+  private feedFrames(event: FramesEvent): void {
+    if (this.finished) return;
+    let out: ReturnType<typeof framesStep>;
+    try {
+      out = framesStep(this.frames, event);
+    } catch (err) {
+      const e = err instanceof FramesError ? new RsoError('RSO_ERR_PROTOCOL', undefined, err.message) : toRsoError(err);
+      void this.fail(e);
+      return;
+    }
+    this.frames = out.state;
+    for (const e of out.effects) void this.performFrames(e);
+  }
+
+  private async performFrames(effect: FramesEffect): Promise<void> {
+    if (effect.type === 'send-cursor') {
+      this.send({ type: 'cursor', ...effect.cursor });
+      return;
+    }
+    let lastSeq: number | null = null;
+    let regionChanged = false;
+    try {
+      const capture = this.capture!;
+      const pipeline = this.pipeline!;
+      const target = this.target();
+      const read = await readShared(capture, effect.full ? 'full' : effect.rects, target, this.regionConn, {
+        onRead: (n) => this.debug('read', { rects: n, full: effect.full }),
+      });
+      // The customer changed the choice while we read: these pixels belong to the old choice.
+      if (this.finished || this.frames.generation !== effect.generation) {
+        this.feedFrames({ type: 'captured', generation: effect.generation, lastSeq: null });
+        return;
+      }
+      const region = read.region === null ? '' : JSON.stringify(read.region);
+      regionChanged = region !== this.lastRegion;
+      this.lastRegion = region;
+      for (const g of read.grabs) pipeline.ingest(g);
+      const batch = pipeline.encode(effect.out, effect.full ? 'full' : effect.rects, effect.seq);
+      if (batch) {
+        for (const u of batch.updates) await this.session!.send(encodeFrame(u));
+        lastSeq = batch.lastSeq;
+        this.debug('update', { seq: batch.lastSeq, tiles: batch.tiles.length, bytes: batch.updates.reduce((n, u) => n + u.length, 0) });
+      }
+    } catch (err) {
+      if (this.finished) return;
+      const e = toRsoError(err);
+      await this.fail(e.code === 'RSO_ERR_INTERNAL' ? new RsoError('RSO_ERR_CAPTURE', undefined, e.detail) : e);
+      return;
+    }
+    this.feedFrames({ type: 'captured', generation: effect.generation, lastSeq });
+    // Parts that were not re-read may now be covered or uncovered: read everything once more.
+    if (regionChanged && !effect.full && this.capture) this.feedFrames({ type: 'damage', rects: [{ x: 0, y: 0, w: this.capture.area.w, h: this.capture.area.h }] });
+  }
+
+  // ---- output --------------------------------------------------------------------------
+
+  private viewState(): ViewState {
+    const v = this.policy.view;
+    if (v.kind === 'apps') return { kind: 'apps', apps: v.apps.map((k) => (this.appNames.get(k)?.name ?? 'application').slice(0, 128)) };
+    return v.kind === 'screen' ? { kind: 'screen' } : { kind: 'none' };
+  }
+
+  private sendState(): void {
+    this.send({ type: 'state', view: this.viewState(), control: this.policy.control, paused: this.policy.paused });
+  }
+
+  private send(msg: CustomerMessage): void {
+    if (!this.session || this.finished) return;
+    // A failed send means the session is ending; its close event reports why.
+    this.session.send(encodeJson(msg)).catch(() => undefined);
+  }
+
+  private every(ms: number, fn: () => void): void {
+    this.timers.push(setInterval(fn, ms));
+  }
+
+  private clearTimers(): void {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+  }
+
+  private debug(event: string, fields: Record<string, unknown> = {}): void {
+    if (!this.opts.debugFile) return;
+    try {
+      appendFileSync(this.opts.debugFile, `${JSON.stringify({ event, t: Date.now(), ...fields })}\n`);
+    } catch {
+      // A diagnostics file that cannot be written must not end a support session.
+    }
+  }
+
+  // ---- the end -------------------------------------------------------------------------
+
+  private async fail(err: RsoError): Promise<void> {
+    if (this.finished) return;
+    this.debug('error', { code: err.code });
+    await this.teardown({ type: 'bye', reason: 'error' });
+    this.resolveDone({ exitCode: err.exitCode, message: `rso: ${err.message} (${err.code})` });
+  }
+
+  private async finish(how: 'declined' | 'customer' | 'peer'): Promise<void> {
+    if (this.finished) return;
+    await this.teardown(how === 'peer' ? null : { type: 'bye', reason: how === 'declined' ? 'declined' : 'customer ended the session' });
+    this.resolveDone({ exitCode: 0, message: ENDED_TEXT[how] });
+  }
+
+  /** Tells the peer (when it is still there), then frees every resource, each exactly once. */
+  private async teardown(bye: CustomerMessage | null): Promise<void> {
+    this.finished = true;
+    this.clearTimers();
+    this.abort.abort(new RsoError('RSO_ERR_PEER_LEFT', 'Cancelled.', 'cancelled by the customer'));
+    for (const [sig, h] of this.signalHandlers) process.off(sig, h);
+    this.offDamage?.();
+    const session = this.session;
+    if (session) {
+      if (bye) await session.send(encodeJson(bye)).catch(() => undefined);
+      await session.close().catch(() => undefined);
+    }
+    const capture = this.capture ?? (await this.capturing?.catch(() => null)) ?? null;
+    await Promise.all([capture?.close(), this.watcher?.close(), this.regionConn?.close()].map((p) => p?.catch(() => undefined)));
+    this.debug('exit', { droppedInputs: this.droppedInputs });
+    this.opts.panel.destroy();
+  }
+}
