@@ -9,8 +9,19 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
+import type { RsoError } from '../errors.js';
 import type { ServerMessage } from '../protocol/relay.js';
 import { connectRelay, type RelayClosed } from './relay-connection.js';
+
+/** The error a promise rejects with; a resolution is a test failure. */
+function failure(p: Promise<unknown>): Promise<RsoError> {
+  return p.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (e: unknown) => e as RsoError,
+  );
+}
 
 const WELCOME = JSON.stringify({ type: 'welcome', v: 1, relay: 'test', open: false, agent: null });
 
@@ -51,7 +62,7 @@ t.test('sends exactly hello, resolves on welcome, and keeps messages that came i
 t.test('a relay error before welcome rejects with its code, in our words', async (t) => {
   const s = await server((ws) => ws.send(JSON.stringify({ type: 'error', code: 'RSO_ERR_THROTTLED', message: 'CLICK HERE evil.example' })));
   t.teardown(() => s.close());
-  const err = await connectRelay({ relay: s.url, role: 'customer' }).catch((e: unknown) => e as { code: string; message: string });
+  const err = await failure(connectRelay({ relay: s.url, role: 'customer' }));
   t.equal(err.code, 'RSO_ERR_THROTTLED');
   t.notMatch(err.message, 'CLICK HERE');
 });
@@ -59,12 +70,12 @@ t.test('a relay error before welcome rejects with its code, in our words', async
 t.test('malformed relay messages: before welcome a rejection, after it a closed event with PROTOCOL', async (t) => {
   const before = await server((ws) => ws.send('{"type":"welcome"'));
   t.teardown(() => before.close());
-  const err = await connectRelay({ relay: before.url, role: 'customer' }).catch((e: unknown) => e as { code: string });
+  const err = await failure(connectRelay({ relay: before.url, role: 'customer' }));
   t.equal(err.code, 'RSO_ERR_PROTOCOL');
 
   const wrongFirst = await server((ws) => ws.send(JSON.stringify({ type: 'opened', nameplate: '123', ttl: 60 })));
   t.teardown(() => wrongFirst.close());
-  t.equal((await connectRelay({ relay: wrongFirst.url, role: 'customer' }).catch((e: unknown) => e as { code: string })).code, 'RSO_ERR_PROTOCOL');
+  t.equal((await failure(connectRelay({ relay: wrongFirst.url, role: 'customer' }))).code, 'RSO_ERR_PROTOCOL');
 
   let serverSide!: WebSocket;
   const after = await server((ws) => {
@@ -84,12 +95,12 @@ t.test('a server that does not speak WebSocket, or nothing listening: UNREACHABL
   const http = createHttpServer((_req, res) => res.writeHead(503).end('down'));
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
   const port = (http.address() as AddressInfo).port;
-  const err = await connectRelay({ relay: `ws://127.0.0.1:${port}`, role: 'customer' }).catch((e: unknown) => e as { code: string; message: string });
+  const err = await failure(connectRelay({ relay: `ws://127.0.0.1:${port}`, role: 'customer' }));
   t.equal(err.code, 'RSO_ERR_UNREACHABLE');
   t.match(err.message, `ws://127.0.0.1:${port}`);
   t.match(err.message, '503');
   await new Promise<void>((r) => http.close(() => r()));
-  const gone = await connectRelay({ relay: `ws://127.0.0.1:${port}`, role: 'customer' }).catch((e: unknown) => e as { code: string; message: string });
+  const gone = await failure(connectRelay({ relay: `ws://127.0.0.1:${port}`, role: 'customer' }));
   t.equal(gone.code, 'RSO_ERR_UNREACHABLE');
   t.match(gone.message, 'nothing is listening');
 });
@@ -109,7 +120,7 @@ t.test('wss:// verifies the certificate; an extra CA can be given', { skip: hasO
   t.teardown(() => new Promise<void>((r) => https.close(() => r())));
   const url = `wss://127.0.0.1:${(https.address() as AddressInfo).port}`;
 
-  const refused = await connectRelay({ relay: url, role: 'customer' }).catch((e: unknown) => e as { code: string; message: string });
+  const refused = await failure(connectRelay({ relay: url, role: 'customer' }));
   t.equal(refused.code, 'RSO_ERR_UNREACHABLE');
   t.match(refused.message, 'certificate');
   const conn = await connectRelay({ relay: url, role: 'customer', ca: readFileSync(cert, 'utf8') });
