@@ -34,7 +34,8 @@ async function meddlingRelay(target: string, mode: Mode): Promise<{ url: string;
       records++;
       if (mode === 'flip' && records === 2) {
         const copy = Buffer.from(data);
-        copy[Math.floor(copy.length / 2)] ^= 0x01;
+        const at = Math.floor(copy.length / 2);
+        copy[at] = (copy[at] as number) ^ 0x01;
         client.send(copy, { binary: true });
       } else if (mode === 'replay' && records === 1) {
         client.send(data, { binary: true });
