@@ -1,0 +1,153 @@
+// The picture: the local framebuffer the customer's updates are composited into, where it sits
+// on the terminal, and the renderer that turns changes into terminal bytes. No I/O: every
+// method returns the bytes to write, so the viewer decides when they go out (never in the
+// middle of a chrome repaint).
+import { applyUpdate, createFramebuffer, decodeUpdate, type Rect as CodecRect, type RgbFramebuffer, type Update } from '../codec/index.js';
+import { createBlocksRenderer } from './graphics/blocks.js';
+import { createKittyRenderer } from './graphics/kitty.js';
+import { type GraphicsKind, type Placement, type Rect, type Renderer, type ZlibTile, pixelSizeFor } from './graphics/renderer.js';
+import { createSixelRenderer } from './graphics/sixel.js';
+
+export interface Area {
+  row: number;
+  col: number;
+  cols: number;
+  rows: number;
+  cellWidth: number;
+  cellHeight: number;
+}
+
+export function createRenderer(kind: GraphicsKind, opts: { tmux?: boolean } = {}): Renderer {
+  switch (kind) {
+    case 'kitty':
+      return createKittyRenderer({ tmux: opts.tmux ?? false });
+    case 'sixel':
+      return createSixelRenderer();
+    case 'blocks':
+      return createBlocksRenderer();
+  }
+}
+
+/**
+ * Where a frame of `width x height` pixels goes inside the area: as many cells as it covers
+ * (never more than the area), centred. The daemon scales keeping the aspect ratio, so the frame
+ * usually fills one dimension and is centred along the other.
+ */
+export function fitPlacement(kind: GraphicsKind, area: Area, width: number, height: number): Placement {
+  const cw = kind === 'blocks' ? 1 : area.cellWidth;
+  const ch = kind === 'blocks' ? 2 : area.cellHeight;
+  const cols = Math.max(1, Math.min(area.cols, Math.ceil(width / cw)));
+  const rows = Math.max(1, Math.min(area.rows, Math.ceil(height / ch)));
+  return {
+    row: area.row + Math.floor((area.rows - rows) / 2),
+    col: area.col + Math.floor((area.cols - cols) / 2),
+    cols,
+    rows,
+    cellWidth: area.cellWidth,
+    cellHeight: area.cellHeight,
+  };
+}
+
+function toRect(r: CodecRect): Rect {
+  return { x: r.x, y: r.y, width: r.w, height: r.h };
+}
+
+export class Picture {
+  readonly renderer: Renderer;
+  private fb: RgbFramebuffer = createFramebuffer('rgb', 1, 1);
+  private hasFrame = false;
+  private area: Area;
+  private placement: Placement | undefined;
+  private visible = false;
+
+  constructor(renderer: Renderer, area: Area) {
+    this.renderer = renderer;
+    this.area = area;
+  }
+
+  /** Pixel size to ask the daemon for: exactly what the renderer shows without rescaling. */
+  pixelSize(): { width: number; height: number } {
+    return pixelSizeFor(this.renderer.kind, this.area);
+  }
+
+  get shown(): boolean {
+    return this.visible;
+  }
+
+  /**
+   * Decode and composite one update; returns its seq and the bytes that repaint what changed
+   * (empty while hidden). Throws RSO_ERR_PROTOCOL for a bad update.
+   */
+  apply(bytes: Uint8Array): { seq: number; out: string } {
+    const update = decodeUpdate(bytes);
+    const before = { width: this.fb.width, height: this.fb.height };
+    const changed = applyUpdate(this.fb, update);
+    this.hasFrame = true;
+    if (!this.visible) return { seq: update.seq, out: '' };
+    const resized = before.width !== this.fb.width || before.height !== this.fb.height;
+    if (resized || this.placement === undefined) return { seq: update.seq, out: this.repaintAll() };
+    return { seq: update.seq, out: this.paintChanges(update, changed) };
+  }
+
+  /** Start showing the picture (the customer shares); the chrome no longer owns the area. */
+  show(): string {
+    if (this.visible) return '';
+    this.visible = true;
+    return this.hasFrame ? this.repaintAll() : '';
+  }
+
+  /** Stop showing it (the customer stopped sharing, or the end): blank the area. */
+  hide(): string {
+    if (!this.visible) return '';
+    this.visible = false;
+    const out = this.placement ? this.renderer.clear(this.placement) : '';
+    this.placement = undefined;
+    return out;
+  }
+
+  /** The terminal was resized (or the cell size learnt): move the picture to the new area. */
+  setArea(area: Area): string {
+    const old = this.placement;
+    this.area = area;
+    if (!this.visible) return '';
+    // The old placement may lie partly outside the new screen; kitty deletes by id, and the
+    // text renderers' blanks are clipped by the terminal, so clearing it is always safe.
+    const out = old ? this.renderer.clear(old) : '';
+    this.placement = undefined;
+    return out + (this.hasFrame ? this.repaintAll() : '');
+  }
+
+  /** Bytes that remove every trace of the picture (kitty images live outside the text cells). */
+  cleanup(): string {
+    return this.placement ? this.renderer.clear(this.placement) : this.renderer.kind === 'kitty' ? this.renderer.clear(fitPlacement('kitty', this.area, 1, 1)) : '';
+  }
+
+  private repaintAll(): string {
+    const next = fitPlacement(this.renderer.kind, this.area, this.fb.width, this.fb.height);
+    const old = this.placement;
+    let out = '';
+    // A smaller picture than before leaves old pixels around it.
+    if (old && (old.row !== next.row || old.col !== next.col || old.cols !== next.cols || old.rows !== next.rows)) out += this.renderer.clear(old);
+    this.placement = next;
+    return out + this.renderer.full(this.fb, next);
+  }
+
+  private paintChanges(update: Update, changed: CodecRect[]): string {
+    const at = this.placement!;
+    if (this.renderer.kind !== 'kitty') return this.renderer.update(this.fb, changed.map(toRect), at);
+    // Kitty takes the codec's zlib tiles as they are (no recompression); only solid and copy
+    // tiles are re-encoded from the framebuffer.
+    const zlib: ZlibTile[] = [];
+    const other: Rect[] = [];
+    for (const t of update.tiles) {
+      if (t.encoding === 'zlib') zlib.push({ x: t.x, y: t.y, width: t.w, height: t.h, zlib: t.zlib });
+      else other.push({ x: t.x, y: t.y, width: t.w, height: t.h });
+    }
+    // Zlib tiles first, in the update's order, then the rest from the final framebuffer: the
+    // framebuffer is the truth, so whatever overlaps, every pixel ends as applyUpdate left it.
+    let out = '';
+    if (zlib.length > 0) out += this.renderer.update(this.fb, [], at, zlib);
+    if (other.length > 0) out += this.renderer.update(this.fb, other, at);
+    return out;
+  }
+}

@@ -1,0 +1,35 @@
+// `rso connect [NUMBER]`: the support engineer's viewer. Without a number it opens a session and
+// shows the number to read to the customer; with one it joins the session the customer opened.
+import { Command, Option } from 'commander';
+import { loadAgentConfig } from './config.js';
+import { parseGraphicsOption, type GraphicsOption } from '../agent/graphics/detect.js';
+import { runViewer } from '../agent/viewer.js';
+
+interface ConnectCliOptions {
+  graphics: string;
+  relay?: string;
+  insecure?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('connect')
+    .description("show a customer's screen: open a session (its number is shown) or join one with NUMBER")
+    .argument('[number]', 'the 9-digit session number the customer read to you (spaces and dashes allowed)')
+    .addOption(new Option('--graphics <kind>', 'picture protocol: auto, kitty, sixel or blocks').default('auto'))
+    .addOption(new Option('--relay <url>', 'relay URL (default: the one from rso login, or RSO_RELAY)'))
+    .option('--insecure', 'allow an unencrypted ws:// relay that is not on this machine')
+    .action(async (number: string | undefined, opts: ConnectCliOptions) => {
+      // Usage first, then the sign-in: neither needs the network or the terminal.
+      const graphics: GraphicsOption = parseGraphicsOption(opts.graphics);
+      const signIn = loadAgentConfig();
+      const message = await runViewer({
+        relay: opts.relay ?? signIn.relay,
+        token: signIn.token,
+        insecure: opts.insecure === true,
+        graphics,
+        ...(number !== undefined ? { number } : {}),
+      });
+      process.stdout.write(`${message}\n`);
+    });
+}
