@@ -1,0 +1,61 @@
+// Pull flow control against a real, busy screen: an agent that stops sending `ready` gets
+// nothing more (not even cursor messages) while the screen keeps changing, the daemon does not
+// read the screen meanwhile and its memory stays flat; one `ready` later, the agent gets the
+// current screen in one go, not a backlog.
+import t from 'tap';
+import { hasXTools, spawnWindow, startX, xrun } from './helpers/x11.js';
+import { relayWithAgent } from './helpers/client-pairing.js';
+import { rssOf } from './helpers/relay.js';
+import { TestAgent } from './helpers/agent.js';
+import { daemonPid, startShare } from './helpers/tmux.js';
+
+const missing = hasXTools();
+
+t.test('an agent that stops reading receives nothing more; the daemon stays flat', { skip: missing }, async (t) => {
+  const x = await startX({ width: 1280, height: 720 });
+  t.teardown(() => x.stop());
+  const relay = await relayWithAgent();
+  t.teardown(() => relay.stop());
+  // A terminal that redraws all the time.
+  await spawnWindow('xterm', ['-geometry', '100x40+0+0', '-e', 'sh', '-c', 'while :; do ls -lR /usr/share | head -c 200000; done'], x.env);
+
+  let digits = '';
+  const agentP = TestAgent.open(relay.url, relay.token, (d) => (digits = d));
+  while (digits === '') await new Promise((r) => setTimeout(r, 20));
+  const pane = startShare([digits, '--relay', relay.url], { DISPLAY: x.display, XAUTHORITY: '/dev/null' });
+  t.teardown(() => pane.kill());
+  const agent = await agentP;
+  await agent.ready({ width: 1280, height: 720 });
+  await pane.waitText(/Enter.*accept/);
+  pane.keys('Enter');
+  await pane.waitText(/s: share the whole screen/);
+  pane.keys('s');
+  await agent.waitFor(() => agent.updates.length >= 5, 10_000, 'a stream of updates while the agent reads');
+  t.ok(true, 'updates flow while the agent says ready');
+
+  agent.autoReady = false;
+  await new Promise((r) => setTimeout(r, 1000));
+  const pid = daemonPid(pane)!;
+  const updates = agent.updates.length;
+  const messages = agent.messages.length;
+  const reads = pane.events().filter((e) => e.event === 'read').length;
+  const rss0 = rssOf(pid)!;
+  // Keep moving the pointer too: cursor messages ride on the same pull.
+  for (let i = 0; i < 30; i++) {
+    xrun(x.env, 'xdotool', ['mousemove', String(100 + i * 20), String(100 + i * 10)]);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const rss1 = rssOf(pid)!;
+  t.equal(agent.updates.length, updates, 'no update without a ready');
+  t.equal(agent.messages.length, messages, 'no other message either (cursor included)');
+  t.equal(pane.events().filter((e) => e.event === 'read').length, reads, 'the screen is not even read');
+  t.ok(rss1 - rss0 < 16 * 1024 * 1024, `memory stays flat (${((rss1 - rss0) / 1048576).toFixed(1)} MiB)`);
+
+  agent.autoReady = true;
+  await agent.ready();
+  await agent.waitFor(() => agent.updates.length > updates, 5000, 'update after ready');
+  t.ok(true, 'one ready brings the current screen');
+
+  pane.keys('q');
+  t.equal(await pane.waitExit(), 0);
+});
