@@ -71,7 +71,8 @@ export function register(program: Command): void {
       const { openPanel } = await import('../daemon/ui/panel.js');
       const panel = openPanel();
       const outcome = await runShare({ ...options, panel });
-      process.stdout.write(`${outcome.message}\n`);
+      // The panel is gone: this line stays in the terminal as the record of how it ended.
+      (outcome.exitCode === 0 ? process.stdout : process.stderr).write(`${outcome.message}\n`);
       process.exitCode = outcome.exitCode;
     });
 }

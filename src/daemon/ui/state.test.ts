@@ -1,0 +1,124 @@
+import t from 'tap';
+import { initialUi, step, UiError, type UiAction, type UiEffect, type UiState } from './state.js';
+import { render, esc, formatCountdown } from './render.js';
+import { INITIAL_POLICY, step as policyStep } from '../policy/policy.js';
+
+function run(actions: UiAction[], from: UiState): { state: UiState; effects: UiEffect[] } {
+  let state = from;
+  const effects: UiEffect[] = [];
+  for (const a of actions) {
+    const out = step(state, a);
+    state = out.state;
+    effects.push(...out.effects);
+  }
+  return { state, effects };
+}
+
+const start = (suggestion: UiState['suggestion'] = null): UiState => initialUi({ joining: false, suggestion, policy: INITIAL_POLICY, now: 0 });
+const verified = { verified: true, name: 'Anna Schmidt', org: 'ACME Support', relayName: 'relay.example.com' };
+const key = (k: string): UiAction => ({ type: 'key', key: k });
+const paired: UiAction[] = [
+  { type: 'opened', number: '482 913 705', expiresAt: 600_000 },
+  { type: 'paired', peer: verified, code: '1234' },
+];
+
+t.test('the number and a countdown, then who connects and the code', async (t) => {
+  let r = run([{ type: 'opened', number: '482 913 705', expiresAt: 600_000 }, { type: 'tick', now: 1000 }], start());
+  t.match(render(r.state), 'Your session number: {bold}482 913 705{/bold}');
+  t.match(render(r.state), 'It expires in 9:59.');
+  r = run([{ type: 'paired', peer: verified, code: '0421' }], r.state);
+  const text = render(r.state);
+  t.match(text, 'Anna Schmidt, ACME Support{/bold} — verified by relay.example.com');
+  t.match(text, '0421');
+  t.notMatch(text, 'UNVERIFIED');
+  const open = run([{ type: 'paired', peer: { verified: false, relayName: 'relay.local' }, code: '0421' }], run([{ type: 'opened', number: '1 2 3', expiresAt: 0 }], start()).state);
+  t.match(render(open.state), /red-bg.*UNVERIFIED/, 'an unverified peer gets the red warning');
+  t.equal(formatCountdown(61_000), '1:01');
+  t.equal(formatCountdown(-5), '0:00');
+});
+
+t.test('Enter accepts, Esc declines; accepting shares nothing', async (t) => {
+  t.same(run([...paired, key('escape')], start()).effects, [{ type: 'decline' }]);
+  const r = run([...paired, key('enter')], start());
+  t.same(r.effects, [{ type: 'accept' }], 'accept only: no share effect');
+  t.equal(r.state.phase.name, 'choose');
+  t.match(render(r.state), 'Nothing is shared yet');
+  t.same(run([key('space'), key('p'), key('enter')], r.state).effects, [], 'other keys do nothing');
+});
+
+t.test('s shares the screen; a lists apps, Space toggles, Enter confirms; Esc goes back', async (t) => {
+  const accepted = run([...paired, key('enter')], start()).state;
+  t.same(run([key('s')], accepted).effects, [{ type: 'share-screen' }]);
+  let r = run([key('a')], accepted);
+  t.same(r.effects, [{ type: 'list-apps' }]);
+  r = run([{ type: 'apps-listed', apps: [{ key: 'pid:1', label: 'XTerm — one' }, { key: 'pid:2', label: 'Firefox — two' }], suggested: [] }], r.state);
+  t.same(run([key('enter')], r.state).effects, [], 'nothing selected: Enter shares nothing');
+  r = run([key('down'), key('space'), key('down'), key('space'), key('space')], r.state);
+  t.match(render(r.state), '[x] Firefox — two');
+  t.match(render(r.state), '[ ] XTerm — one');
+  t.same(run([key('enter')], r.state).effects, [{ type: 'share-apps', keys: ['pid:2'] }]);
+  t.equal(run([key('escape')], r.state).state.phase.name, 'choose');
+});
+
+t.test('--share suggestions pre-fill but need Enter', async (t) => {
+  let r = run([...paired, key('enter')], start({ kind: 'screen' }));
+  t.same(r.effects, [{ type: 'accept' }]);
+  t.match(render(r.state), 'suggests sharing your whole screen');
+  t.same(run([key('enter')], r.state).effects, [{ type: 'share-screen' }]);
+  r = run([...paired, key('enter')], start({ kind: 'apps', names: ['xterm'] }));
+  t.same(r.effects, [{ type: 'accept' }, { type: 'list-apps' }], 'app suggestion goes straight to the picker');
+  r = run([{ type: 'apps-listed', apps: [{ key: 'pid:1', label: 'a' }, { key: 'pid:2', label: 'b' }], suggested: ['pid:2', 'pid:9'] }], r.state);
+  t.same(r.state.phase.name === 'picker' && r.state.phase.selected, ['pid:2'], 'pre-selected, only apps that exist');
+  t.same(run([key('enter')], r.state).effects, [{ type: 'share-apps', keys: ['pid:2'] }]);
+});
+
+t.test('sharing panel: what is shared, control OFF, keys; p pauses and resumes', async (t) => {
+  const accepted = run([...paired, key('enter')], start()).state;
+  const sharing = run([{ type: 'policy', policy: policyStep(INITIAL_POLICY, { type: 'share-screen' }), sharedLabels: [] }], accepted).state;
+  t.equal(sharing.phase.name, 'sharing');
+  const text = render(sharing);
+  t.match(text, 'your whole screen');
+  t.match(text, 'Control: {bold}OFF{/bold} (view only)');
+  for (const k of ['s', 'a', 'p', 'q']) t.match(text, `{bold}${k}{/bold}:`, `key ${k} shown`);
+  t.same(run([key('p')], sharing).effects, [{ type: 'pause' }]);
+  const paused = run([{ type: 'policy', policy: policyStep(sharing.policy, { type: 'pause' }), sharedLabels: [] }], sharing).state;
+  t.match(render(paused), 'PAUSED');
+  t.same(run([key('p')], paused).effects, [{ type: 'resume' }]);
+  t.same(run([key('a')], sharing).effects, [{ type: 'list-apps' }]);
+});
+
+t.test('q and Ctrl-C end at once, in every phase but the end', async (t) => {
+  const states = [start(), run(paired.slice(0, 1), start()).state, run(paired, start()).state, run([...paired, key('enter')], start()).state];
+  for (const s of states) {
+    t.same(run([key('q')], s).effects, [{ type: 'quit' }], `q in ${s.phase.name}`);
+    t.same(run([key('C-c')], s).effects, [{ type: 'quit' }], `Ctrl-C in ${s.phase.name}`);
+  }
+  const ended = run([{ type: 'ended', message: 'bye' }], states[3]!).state;
+  t.same(run([key('q')], ended).effects, []);
+});
+
+t.test('requests: refused before consent, a prompt defaulting to No after; control is refused', async (t) => {
+  t.same(run([{ type: 'request', what: 'view' }], run(paired, start()).state).effects, [{ type: 'answer', request: 'view', granted: false }], 'before accepting');
+  const accepted = run([...paired, key('enter')], start()).state;
+  let r = run([{ type: 'request', what: 'view' }], accepted);
+  t.same(r.effects, []);
+  t.match(render(r.state), 'asks to see your screen');
+  t.match(render(r.state), 'no (default)');
+  t.same(run([key('enter')], r.state).effects, [{ type: 'answer', request: 'view', granted: false }], 'Enter is No');
+  t.same(run([key('escape')], r.state).effects, [{ type: 'answer', request: 'view', granted: false }]);
+  t.same(run([key('s')], r.state).effects, [{ type: 'answer', request: 'view', granted: true }, { type: 'share-screen' }]);
+  r = run([{ type: 'request', what: 'control' }], accepted);
+  t.same(r.effects, [{ type: 'answer', request: 'control', granted: false }]);
+  t.match(render(r.state), 'view only: refused');
+});
+
+t.test('impossible transitions throw', async (t) => {
+  t.throws(() => run([{ type: 'paired', peer: verified, code: '1' }, { type: 'paired', peer: verified, code: '1' }], start()), UiError);
+  t.throws(() => run([...paired, { type: 'opened', number: '1', expiresAt: 0 }], start()), UiError);
+});
+
+t.test('text from the other side cannot inject tags or escapes', async (t) => {
+  t.equal(esc('{red-fg}x\u001b[2J'), '{open}red-fg{close}x [2J');
+  const r = run([{ type: 'opened', number: '1', expiresAt: 0 }, { type: 'paired', peer: { ...verified, name: '{bold}Eve' }, code: '1' }], start());
+  t.notMatch(render(r.state), '{bold}Eve');
+});
