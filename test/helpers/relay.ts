@@ -136,11 +136,11 @@ export class RawClient {
     this.ws.send(data, { binary: true });
   }
 
-  async next(timeoutMs = 5000): Promise<Json> {
+  async next(timeoutMs = 10_000): Promise<Json> {
     return this.take(this.texts, timeoutMs, 'text message');
   }
 
-  async nextBinary(timeoutMs = 5000): Promise<Buffer> {
+  async nextBinary(timeoutMs = 10_000): Promise<Buffer> {
     return this.take(this.binaries, timeoutMs, 'binary message');
   }
 
