@@ -99,7 +99,7 @@ t.test('wrong codes: fewer than three keep the opener; the third burns the numbe
   const opener = await RawClient.connect(relay.url);
   await opener.hello('agent', token);
   opener.send({ type: 'open' });
-  const { nameplate } = (await opener.next()) as { nameplate: string };
+  const { nameplate } = (await opener.next()) as unknown as { nameplate: string };
   const sids = new Set<string>();
   for (let attempt = 1; attempt <= 3; attempt++) {
     const joiner = await RawClient.connect(relay.url);
@@ -130,7 +130,7 @@ t.test('two wrong codes, then a fresh join pairs and establishes', async (t) => 
   const opener = await RawClient.connect(relay.url);
   await opener.hello('customer');
   opener.send({ type: 'open' });
-  const { nameplate } = (await opener.next()) as { nameplate: string };
+  const { nameplate } = (await opener.next()) as unknown as { nameplate: string };
   for (let attempt = 1; attempt <= 2; attempt++) {
     const joiner = await RawClient.connect(relay.url);
     await joiner.hello('agent', token);
