@@ -6,7 +6,7 @@
 import { createFramebuffer, type BgrxFramebuffer, type Rect } from '../codec/framebuffer.js';
 import { destRectFor, scaleInto } from '../codec/scale.js';
 import { changedTiles, tileGrid, tileRect } from '../codec/tiles.js';
-import { encodeTiles } from '../codec/encode-tiles.js';
+import { deflateSync } from 'node:zlib';
 import { encodeUpdate, splitTiles, type Tile } from '../codec/update.js';
 import { MAX_RECORD_PLAINTEXT } from '../protocol/version.js';
 import type { Size } from './frames.js';
@@ -86,27 +86,82 @@ export class FramePipeline {
     }
     const indices = changedTiles(this.agent, this.scaled, this.agent ? hint : undefined);
     if (indices.length === 0) return null;
-    const tiles = encodeTiles(this.scaled, indices);
-    this.remember(indices);
+    const grid = tileGrid(out.width, out.height);
+    const scaled = this.scaled;
+    const agent = this.agent;
+    const rects = indices.map((i) => (agent ? changedPart(agent, scaled, tileRect(grid, i)) : tileRect(grid, i)));
+    const tiles = rects.map((r) => encodeRect(scaled, r));
+    this.remember(rects);
     const groups = splitTiles(tiles, MAX_UPDATE_BYTES);
     const updates = groups.map((g, i) => encodeUpdate({ seq: seq + i, width: out.width, height: out.height, tiles: g }));
     return { updates, lastSeq: seq + groups.length - 1, tiles, tileIndices: indices };
   }
 
-  /** Records the sent tiles as the agent's content. */
-  private remember(indices: readonly number[]): void {
+  /** Records the sent rectangles as the agent's content. */
+  private remember(rects: readonly Rect[]): void {
     const src = this.scaled!;
     if (!this.agent) {
       this.agent = createFramebuffer('bgrx', src.width, src.height);
     }
     const dst = this.agent;
-    const grid = tileGrid(src.width, src.height);
-    for (const i of indices) {
-      const r = tileRect(grid, i);
+    for (const r of rects) {
       for (let y = r.y; y < r.y + r.h; y++) {
         const at = (y * src.width + r.x) * 4;
         dst.data.set(src.data.subarray(at, at + r.w * 4), at);
       }
     }
   }
+}
+
+// Little-endian BGRX words: 0xXXRRGGBB; the X byte is not part of the colour.
+function words(fb: BgrxFramebuffer): Uint32Array {
+  return new Uint32Array(fb.data.buffer, fb.data.byteOffset, fb.data.length >>> 2);
+}
+
+/**
+ * The bounding box of the pixels of `tile` that differ between what the agent has and the new
+ * picture. A typed character changes a few hundred pixels of a 64x64 tile; sending only those
+ * is what brings a keystroke down to ~100-200 bytes instead of a whole tile.
+ */
+export function changedPart(agent: BgrxFramebuffer, next: BgrxFramebuffer, tile: Rect): Rect {
+  const a = words(agent);
+  const b = words(next);
+  let x0 = tile.x + tile.w;
+  let x1 = tile.x - 1;
+  let y0 = -1;
+  let y1 = -1;
+  for (let y = tile.y; y < tile.y + tile.h; y++) {
+    const row = y * next.width;
+    for (let x = tile.x; x < tile.x + tile.w; x++) {
+      if (((a[row + x]! ^ b[row + x]!) & 0xffffff) === 0) continue;
+      if (y0 < 0) y0 = y;
+      y1 = y;
+      if (x < x0) x0 = x;
+      if (x > x1) x1 = x;
+    }
+  }
+  // The tile diff said it changed; if only the unused X byte did, resend the tile to be safe.
+  if (y0 < 0) return tile;
+  return { x: x0, y: y0, w: x1 - x0 + 1, h: y1 - y0 + 1 };
+}
+
+/** One rectangle as an update tile: solid when uniform, else zlib level 1 of its RGB rows. */
+export function encodeRect(fb: BgrxFramebuffer, r: Rect): Tile {
+  const px = words(fb);
+  const first = px[r.y * fb.width + r.x]! & 0xffffff;
+  const rgb = new Uint8Array(r.w * r.h * 3);
+  let solid = true;
+  let o = 0;
+  for (let y = r.y; y < r.y + r.h; y++) {
+    const end = y * fb.width + r.x + r.w;
+    for (let p = y * fb.width + r.x; p < end; p++) {
+      const c = px[p]! & 0xffffff;
+      if (c !== first) solid = false;
+      rgb[o++] = c >>> 16;
+      rgb[o++] = (c >>> 8) & 0xff;
+      rgb[o++] = c & 0xff;
+    }
+  }
+  if (solid) return { encoding: 'solid', x: r.x, y: r.y, w: r.w, h: r.h, color: first };
+  return { encoding: 'zlib', x: r.x, y: r.y, w: r.w, h: r.h, zlib: deflateSync(rgb, { level: 1 }) };
 }

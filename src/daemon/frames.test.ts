@@ -133,6 +133,7 @@ t.test('pipeline: the agent rebuilds the screen exactly at 1:1, and only changed
   p.ingest({ ...grab, x: 50, y: 50 });
   const second = p.encode(size, [{ x: 50, y: 50, w: 200, h: 100 }], 2)!;
   t.same(second.tileIndices, [1 * 5 + 1], 'only the tile whose pixels changed');
+  t.match(second.tiles, [{ x: 100, y: 100, w: 1, h: 1 }], 'and of that tile only the changed part');
   for (const u of second.updates) applyUpdate(agent, decodeUpdate(u));
   t.ok(fbEqualsRgb(screen, agent));
   t.equal(p.encode(size, [{ x: 0, y: 0, w: 300, h: 200 }], 3), null, 'nothing changed: nothing to send');
