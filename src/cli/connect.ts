@@ -15,11 +15,13 @@ export function register(program: Command): void {
   program
     .command('connect')
     .description("show a customer's screen: open a session (its number is shown) or join one with NUMBER")
-    .argument('[number]', 'the 9-digit session number the customer read to you (spaces and dashes allowed)')
+    .argument('[number...]', 'the 9-digit session number the customer read to you (spaces and dashes allowed)')
     .addOption(new Option('--graphics <kind>', 'picture protocol: auto, kitty, sixel or blocks').default('auto'))
     .addOption(new Option('--relay <url>', 'relay URL (default: the one from rso login, or RSO_RELAY)'))
     .option('--insecure', 'allow an unencrypted ws:// relay that is not on this machine')
-    .action(async (number: string | undefined, opts: ConnectCliOptions) => {
+    .action(async (parts: string[], opts: ConnectCliOptions) => {
+      // `rso connect 482 913 705` as read over the phone arrives as three arguments: one number.
+      const number = parts.length > 0 ? parts.join(' ') : undefined;
       // Usage first, then the sign-in: neither needs the network or the terminal.
       const graphics: GraphicsOption = parseGraphicsOption(opts.graphics);
       const signIn = loadAgentConfig();
