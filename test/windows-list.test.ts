@@ -1,6 +1,6 @@
 // Window listing through EWMH on a real Xvfb + openbox, checked against xwininfo/xdotool.
 import t from 'tap';
-import { hasXTools, spawnWindow, startX, xrun, type XServer } from './helpers/x11.js';
+import { hasXTools, spawnWindow, startX, waitFor, xrun, type XServer } from './helpers/x11.js';
 import { groupApps, watchWindows, type WindowInfo, type WindowWatcher } from '../src/daemon/windows/list.js';
 import type { Rect } from '../src/codec/framebuffer.js';
 
@@ -8,6 +8,8 @@ const missing = hasXTools();
 if (missing) t.plan(0, missing);
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** Waits (up to 5 s, the machine may be busy) until `check` holds; false if it never did. */
+const eventually = (check: () => boolean): Promise<boolean> => waitFor(check, 5000, 'condition').then(() => true, () => false);
 
 /** Geometry of a window per xwininfo: absolute position, size, border width, parent. */
 function xwininfo(env: NodeJS.ProcessEnv, id: string): { rect: Rect; border: number; parent: string; root: string } {
@@ -81,28 +83,31 @@ t.test('stacking order follows raising, and a change event fires', async (t) => 
   await twoTerms(async (x, watcher, ids) => {
     let changes = 0;
     watcher.onChange(() => changes++);
+    // Let the reports of the previous step land (debounce is 30 ms) before counting afresh.
+    const quiet = async (): Promise<void> => {
+      await sleep(150);
+      changes = 0;
+    };
+    const order = async (): Promise<string[]> => (await watcher.list()).map((w) => w.class);
+    await quiet();
     xrun(x.env, 'xdotool', ['windowactivate', '--sync', String(ids.foo)]);
-    await sleep(200);
-    t.same((await watcher.list()).map((w) => w.class), ['Bar', 'Foo'], 'Foo on top after activating it');
-    t.ok(changes > 0, 'restacking fired a change');
-    changes = 0;
+    t.ok(await eventually(() => changes > 0), 'restacking fired a change');
+    t.same(await order(), ['Bar', 'Foo'], 'Foo on top after activating it');
+    await quiet();
     xrun(x.env, 'xdotool', ['windowactivate', '--sync', String(ids.bar)]);
-    await sleep(200);
-    t.same((await watcher.list()).map((w) => w.class), ['Foo', 'Bar'], 'Bar on top after activating it');
-    t.ok(changes > 0);
+    t.ok(await eventually(() => changes > 0));
+    t.same(await order(), ['Foo', 'Bar'], 'Bar on top after activating it');
 
-    changes = 0;
+    await quiet();
     xrun(x.env, 'xdotool', ['windowmove', '--sync', String(ids.foo), '200', '150']);
-    await sleep(200);
-    t.ok(changes > 0, 'moving fired a change');
+    t.ok(await eventually(() => changes > 0), 'moving fired a change');
     const moved = byClass(await watcher.list(), 'Foo');
     t.same(moved.rect, frameOf(x.env, `0x${ids.foo.toString(16)}`), 'geometry follows the move');
     t.ok(moved.rect.x !== 50 || moved.rect.y !== 60, 'and it did move');
 
-    changes = 0;
+    await quiet();
     xrun(x.env, 'xdotool', ['windowminimize', '--sync', String(ids.foo)]);
-    await sleep(200);
-    t.ok(changes > 0, 'minimising fired a change');
+    t.ok(await eventually(() => changes > 0), 'minimising fired a change');
     const min = byClass(await watcher.list(), 'Foo');
     t.ok(min.hidden, '_NET_WM_STATE_HIDDEN seen');
     t.notOk(min.visible);
@@ -113,16 +118,17 @@ t.test('a new window and a closed one change the list', async (t) => {
   await twoTerms(async (x, watcher) => {
     let changes = 0;
     watcher.onChange(() => changes++);
+    await sleep(150);
+    changes = 0;
     const logo = await spawnWindow('xlogo', ['-geometry', '100x100+600+400'], x.env, { className: 'xlogo' });
-    await sleep(200);
-    t.ok(changes > 0);
+    t.ok(await eventually(() => changes > 0));
     const ws = await watcher.list();
     t.equal(ws.length, 3);
     t.equal(ws[ws.length - 1]?.instance, 'xlogo', 'the new window is on top');
+    await sleep(150);
     changes = 0;
     await logo.stop();
-    await sleep(300);
-    t.ok(changes > 0);
+    t.ok(await eventually(() => changes > 0));
     t.equal((await watcher.list()).length, 2);
   });
 });

@@ -4,6 +4,9 @@
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export interface XServer {
   display: string;
@@ -36,9 +39,8 @@ async function kill(proc: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-export async function startX(opts: { width?: number; height?: number; wm?: boolean } = {}): Promise<XServer> {
-  const width = opts.width ?? 1024;
-  const height = opts.height ?? 768;
+/** Starts one Xvfb and returns it with the display number it picked. */
+async function launchXvfb(width: number, height: number): Promise<{ xvfb: ChildProcess; display: string }> {
   const xvfb = spawn('Xvfb', ['-displayfd', '3', '-screen', '0', `${width}x${height}x24`, '-nolisten', 'tcp'], {
     stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
   });
@@ -61,25 +63,91 @@ export async function startX(opts: { width?: number; height?: number; wm?: boole
       reject(new Error(`Xvfb exited with ${code}: ${stderr}`));
     });
   });
+  return { xvfb, display };
+}
+
+/**
+ * True unless another process owns the abstract socket of this display. Xlib/xcb clients
+ * (xprop, xdotool, openbox, xterm) try the abstract socket before the file in /tmp, and the
+ * abstract namespace is shared by every sandbox on the same network namespace: a display
+ * number that another sandbox serves there would send our clients to a foreign server.
+ */
+function ownsAbstractSocket(pid: number | undefined, display: string): boolean {
+  try {
+    const name = `@/tmp/.X11-unix/X${display.slice(1)}`;
+    const inodes = readFileSync('/proc/net/unix', 'utf8')
+      .split('\n')
+      .filter((l) => l.endsWith(` ${name}`))
+      .map((l) => l.trim().split(/\s+/)[6]);
+    if (inodes.length === 0) return true;
+    const fds = readdirSync(`/proc/${pid}/fd`).map((f) => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${f}`);
+      } catch {
+        return '';
+      }
+    });
+    return inodes.every((i) => fds.includes(`socket:[${i}]`));
+  } catch {
+    // Not Linux, or /proc unreadable: nothing to check.
+    return true;
+  }
+}
+
+export async function startX(opts: { width?: number; height?: number; wm?: boolean } = {}): Promise<XServer> {
+  const width = opts.width ?? 1024;
+  const height = opts.height ?? 768;
+  // A display whose abstract socket belongs to someone else is kept (so that the next Xvfb
+  // cannot pick the same number) until we have a good one, then dropped.
+  const rejected: ChildProcess[] = [];
+  let xvfb: ChildProcess | undefined;
+  let display = '';
+  for (let attempt = 0; attempt < 5 && !xvfb; attempt++) {
+    const got = await launchXvfb(width, height);
+    if (ownsAbstractSocket(got.xvfb.pid, got.display)) {
+      xvfb = got.xvfb;
+      display = got.display;
+    } else {
+      rejected.push(got.xvfb);
+    }
+  }
+  for (const r of rejected) await kill(r);
+  if (!xvfb) throw new Error('no free X display number (abstract sockets taken by other processes)');
   // XAUTHORITY pointing nowhere: Xvfb runs without -auth, so no cookie is needed, and a stale
   // ~/.Xauthority must not be offered to it.
   const env: NodeJS.ProcessEnv = { ...process.env, DISPLAY: display, XAUTHORITY: '/dev/null' };
   const children: ChildProcess[] = [];
+  let wmHome: string | undefined;
   if (opts.wm ?? true) {
-    const wm = spawn('openbox', ['--sm-disable'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-    let wmErr = '';
-    wm.stderr?.on('data', (d: Buffer) => (wmErr += d.toString()));
-    children.push(wm);
-    // The window manager is ready when it has announced itself on the root window (EWMH).
-    try {
-      await waitFor(() => {
-        const r = spawnSync('xprop', ['-root', '_NET_SUPPORTING_WM_CHECK'], { env, encoding: 'utf8' });
-        return /window id/.test(r.stdout);
-      }, 10_000, `openbox did not start on ${display} (exit ${wm.exitCode}): ${wmErr}`);
-    } catch (e) {
-      await kill(wm);
+    // Each openbox gets its own config/cache directories: several starting at once against a
+    // shared ~/.config and ~/.cache sometimes exit with status 1 and no message.
+    wmHome = mkdtempSync(join(tmpdir(), 'rso-openbox-'));
+    const wmEnv = { ...env, HOME: wmHome, XDG_CONFIG_HOME: join(wmHome, 'config'), XDG_CACHE_HOME: join(wmHome, 'cache'), XDG_DATA_HOME: join(wmHome, 'data') };
+    let lastErr = '';
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const wm = spawn('openbox', ['--sm-disable'], { env: wmEnv, stdio: ['ignore', 'ignore', 'pipe'] });
+      let wmErr = '';
+      wm.stderr?.on('data', (d: Buffer) => (wmErr += d.toString()));
+      // The window manager is ready when it has announced itself on the root window (EWMH).
+      let said = '';
+      try {
+        await waitFor(() => {
+          if (wm.exitCode !== null) throw new Error('exited');
+          const r = spawnSync('xprop', ['-root', '_NET_SUPPORTING_WM_CHECK'], { env, encoding: 'utf8' });
+          said = `${r.stdout}${r.stderr}`.trim();
+          return /window id/.test(r.stdout);
+        }, 10_000, 'openbox start');
+        children.push(wm);
+        break;
+      } catch {
+        await kill(wm);
+        lastErr = `openbox did not start on ${display} (exit ${wm.exitCode}): ${wmErr.trim()}; xprop said: ${said}`;
+      }
+    }
+    if (children.length === 0) {
       await kill(xvfb);
-      throw e;
+      rmSync(wmHome, { recursive: true, force: true });
+      throw new Error(lastErr);
     }
   }
   windowsByDisplay.set(display, []);
@@ -91,6 +159,7 @@ export async function startX(opts: { width?: number; height?: number; wm?: boole
       windowsByDisplay.delete(display);
       for (const c of children.reverse()) await kill(c);
       await kill(xvfb);
+      if (wmHome) rmSync(wmHome, { recursive: true, force: true });
     },
   };
 }
