@@ -199,3 +199,20 @@ t.test('a 16-bit display is refused clearly (RSO_ERR_CAPTURE), so auto can fall 
     proc.kill();
   }
 });
+
+t.test('the X server going away fails a pending grab (RSO_ERR_NO_DISPLAY) instead of hanging', async (t) => {
+  const x = await startX({ wm: false, width: 1920, height: 1080 });
+  const cap = await openX11Capture({ display: x.display });
+  try {
+    const settled = Promise.allSettled(Array.from({ length: 20 }, () => cap.grab()));
+    await x.stop();
+    const results = await settled;
+    const failed = results.filter((r) => r.status === 'rejected');
+    t.ok(failed.length > 0, `some grabs were pending when the server died (${failed.length} of 20)`);
+    for (const r of failed) t.match((r as PromiseRejectedResult).reason, { code: /^RSO_ERR_(NO_DISPLAY|CAPTURE)$/ });
+    await t.rejects(cap.grab(), { code: /^RSO_ERR_/ }, 'later grabs fail at once');
+  } finally {
+    await cap.close();
+    await x.stop();
+  }
+});

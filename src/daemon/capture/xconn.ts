@@ -55,6 +55,7 @@ interface RawClient {
   require(ext: string, cb: (err: unknown, ext: unknown) => void): void;
   AllocID(): number;
   terminate(): void;
+  stream: { on(ev: 'close', cb: () => void): void };
   [request: string]: unknown;
 }
 
@@ -104,6 +105,8 @@ export class XConn {
   private asyncErrors: unknown[] = [];
   private ended = false;
   private readonly endWaiters: (() => void)[] = [];
+  /** Rejecters of requests still waiting for a reply: a lost server must not hang them. */
+  private readonly pending = new Set<(e: Error) => void>();
 
   private constructor(client: RawClient, display: XDisplayInfo, displayName: string) {
     this.client = client;
@@ -122,6 +125,8 @@ export class XConn {
       this.asyncErrors.push(e);
     });
     client.on('end', () => this.markEnded());
+    // A reset connection (server killed) closes without 'end'.
+    client.stream.on('close', () => this.markEnded());
     fastFixedReads(client.pack_stream);
   }
 
@@ -170,9 +175,12 @@ export class XConn {
     if (typeof fn !== 'function') return Promise.reject(new Error(`x11 has no request ${name}`));
     if (this.ended) return Promise.reject(new RsoError('RSO_ERR_CAPTURE', 'The X display connection is closed.', `${name} after close`));
     return new Promise<T>((resolve, reject) => {
+      const pending = this.pending;
+      pending.add(reject);
       // The callback must be a plain function (the package checks constructor.name) and must
       // return true on error, otherwise the package also emits the error connection-wide.
       const cb = function (err: unknown, res: unknown): boolean {
+        pending.delete(reject);
         if (err) reject(new XProtocolError(name, err));
         else resolve(res as T);
         return true;
@@ -196,10 +204,12 @@ export class XConn {
     if (this.ended) return Promise.reject(new RsoError('RSO_ERR_CAPTURE', 'The X display connection is closed.', `${name} after close`));
     return new Promise<T>((resolve, reject) => {
       const c = this.client;
+      this.pending.add(reject);
       c.seq_num = c.seq_num === 65535 ? 0 : c.seq_num + 1;
       c.replies[c.seq_num] = [
         (buf, opt) => parse(buf, opt),
         (err: unknown, res?: unknown) => {
+          this.pending.delete(reject);
           if (err) reject(new XProtocolError(name, err));
           else resolve(res as T);
           return true;
@@ -294,6 +304,9 @@ export class XConn {
   private markEnded(): void {
     if (this.ended && this.endWaiters.length === 0) return;
     this.ended = true;
+    const lost = [...this.pending];
+    this.pending.clear();
+    for (const reject of lost) reject(new RsoError('RSO_ERR_NO_DISPLAY', 'The X display went away.', `connection to ${this.displayName} closed with a request pending`));
     const ws = this.endWaiters.splice(0);
     for (const w of ws) w();
   }
