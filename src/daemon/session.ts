@@ -111,7 +111,10 @@ class ShareBoss {
           : await openSession({
               ...base,
               onOpened: (n, ttl) => {
-                this.dispatch({ type: 'opened', number: formatSessionNumber(n), expiresAt: Date.now() + ttl * 1000 });
+                const now = Date.now();
+                // The clock the countdown is drawn against starts at the same instant as the expiry.
+                this.dispatch({ type: 'tick', now });
+                this.dispatch({ type: 'opened', number: formatSessionNumber(n), expiresAt: now + ttl * 1000 });
                 this.every(1000, () => this.dispatch({ type: 'tick', now: Date.now() }));
               },
             });
