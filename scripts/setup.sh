@@ -5,9 +5,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# What the tests and benchmarks use today: socat (plain TCP baseline in bench/),
-# mandoc (man page lint), openssl (test certificates).
-DEB_PACKAGES=(socat mandoc openssl)
+# What the tests and benchmarks use: a real X server with a window manager and X tools for
+# capture, windows and input (xvfb xauth openbox xdotool x11-utils x11-apps x11-xserver-utils
+# xterm imagemagick), real terminals and a pty (tmux xterm kitty), the sixel baselines (chafa
+# libsixel-bin), the plain TCP relay baseline (socat), man page lint (mandoc), certificates
+# (openssl).
+DEB_PACKAGES=(xvfb xauth openbox xdotool x11-utils x11-apps x11-xserver-utils xterm imagemagick
+  tmux kitty chafa libsixel-bin socat mandoc openssl)
 
 missing=()
 for pkg in "${DEB_PACKAGES[@]}"; do
