@@ -121,6 +121,13 @@ export class Terminal {
       });
     }
     const caps = capsFromReplies(this.replies);
+    if (!(caps.cellWidth && caps.cellHeight)) {
+      const estimate = cellFromSixelGeometry(this.replies, this.stdout.columns || 0, this.stdout.rows || 0);
+      if (estimate) {
+        caps.cellWidth = estimate.width;
+        caps.cellHeight = estimate.height;
+      }
+    }
     if (caps.cellWidth && caps.cellHeight) this.cell = { width: caps.cellWidth, height: caps.cellHeight };
     return caps;
   }
@@ -230,6 +237,25 @@ export class Terminal {
       if (key) this.keyListener?.(key);
     }
   }
+}
+
+/**
+ * xterm refuses the window reports (CSI 14/16/18 t) unless allowWindowOps is set, but it answers
+ * XTSMGRAPHICS item 2 (largest sixel image) with the window's size in pixels whenever that is
+ * below maxGraphicSize, which is then the window divided by the cells. When the window is larger
+ * than maxGraphicSize the estimate comes out too small, never too large: the picture then
+ * underfills its area instead of running over the footer. Only a plausible cell
+ * size is believed (4..64 x 8..128 pixels); anything else leaves the cell size unknown.
+ */
+export function cellFromSixelGeometry(replies: readonly Reply[], cols: number, rows: number): { width: number; height: number } | undefined {
+  if (cols < 1 || rows < 1) return undefined;
+  for (const r of replies) {
+    if (r.type !== 'xtsmgraphics' || r.item !== 2 || r.status !== 0 || r.values.length < 2) continue;
+    const width = Math.floor(r.values[0]! / cols);
+    const height = Math.floor(r.values[1]! / rows);
+    if (width >= 4 && width <= 64 && height >= 8 && height <= 128) return { width, height };
+  }
+  return undefined;
 }
 
 /** The viewer's keys; everything else is ignored (there is no control yet). */

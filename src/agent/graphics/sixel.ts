@@ -214,6 +214,10 @@ export function encodeSixel(frame: RgbFrame, r: Rect): string {
         out.uint(PALETTE_PERCENT[c * 3 + 1]!);
         out.byte(0x3b);
         out.uint(PALETTE_PERCENT[c * 3 + 2]!);
+        // Select it explicitly: xterm (VT340 mode) only defines the register on `#c;2;r;g;b`
+        // and keeps painting with the previously selected colour.
+        out.byte(0x23);
+        out.uint(c);
       }
       const x0 = minX[c]!;
       const x1 = maxX[c]!;
