@@ -1,4 +1,5 @@
-// Three rows: who and what (phase, customer, verification code, what is shared, VIEW/CONTROL),
+// Three rows: what matters most first, so a narrow terminal cuts the least important (phase,
+// VIEW/CONTROL, what is shared, verification code, customer host and OS),
 // the figures (fps, bandwidth, latency, renderer), and the latest notice. Props in, text out.
 import { Box, Text } from 'ink';
 import type { ViewerState } from '../state.js';
@@ -42,12 +43,12 @@ export function Header({ state }: { state: ViewerState }): React.JSX.Element {
         <Text wrap="truncate-end">
           <Text bold inverse>{' rso '}</Text>
           <Text bold color={phase.color}>{` ${phase.text} `}</Text>
-          {state.customer ? <Text>{` ${state.customer.host} (${state.customer.os}) `}</Text> : null}
-          {state.verificationCode ? <Text>{` code ${state.verificationCode} `}</Text> : null}
-          {connected ? <Text>{` shared: ${sharedLabel(state)} `}</Text> : null}
           {connected ? (
             <Text bold color={state.control ? 'red' : 'cyan'}>{state.control ? ' CONTROL ' : ' VIEW ONLY '}</Text>
           ) : null}
+          {connected ? <Text>{` shared: ${sharedLabel(state)} `}</Text> : null}
+          {state.verificationCode ? <Text>{` code ${state.verificationCode} `}</Text> : null}
+          {state.customer ? <Text>{` ${state.customer.host} (${state.customer.os}) `}</Text> : null}
         </Text>
       </Box>
       <Box height={1} overflow="hidden">
