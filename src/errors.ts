@@ -13,6 +13,7 @@ export const ERROR_CODES = {
   RSO_ERR_UNAUTHORIZED: { exit: 4, text: 'The relay did not accept the sign-in.' },
   RSO_ERR_NOT_LOGGED_IN: { exit: 4, text: 'You are not signed in to a relay.' },
   RSO_ERR_THROTTLED: { exit: 5, text: 'Too many attempts from this address; wait a minute and try again.' },
+  RSO_ERR_RELAY_BUSY: { exit: 5, text: 'The relay takes no new sessions right now (full, shutting down, or its cluster store is unreachable); try again in a minute.' },
   RSO_ERR_UNREACHABLE: { exit: 6, text: 'Could not reach the relay.' },
   RSO_ERR_INSECURE: { exit: 6, text: 'Refusing an unencrypted ws:// connection to a host that is not this machine.' },
   RSO_ERR_PEER_LEFT: { exit: 7, text: 'The other side left the session.' },

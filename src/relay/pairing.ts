@@ -12,11 +12,18 @@
 //   attempt --keyed false (failures < 3) / joiner left--> pending
 //   attempt --third keyed false--> tombstone(burnt)
 //   pending --code ttl--> tombstone(expired); pending --opener left--> tombstone(expired)
+//   attempt/established --admin end, idle, shutdown--> freed
+// Draining (SIGTERM): pending numbers and unpaired connections are refused with
+// RSO_ERR_RELAY_BUSY at once, attempts and established sessions run on until they end or the
+// server sends shutdown; nothing new is accepted.
+// Every session (one opened nameplate) yields audit effects: opened, paired (per attempt),
+// ended (exactly once, whatever ended it).
 // A client that breaks the protocol gets `error` and is closed; an event the server should
 // never produce (unknown connection, connect twice) throws.
 import { ERROR_CODES, RsoError, type ErrorCode } from '../errors.js';
 import type { AgentIdentity, PeerLeftReason, Role, ServerMessage } from '../protocol/relay.js';
 import { PROTOCOL_VERSION } from '../protocol/version.js';
+import type { AuditEndReason, AuditRecord, EndedBy } from './audit-record.js';
 import { NameplatesExhausted, allocateNameplate, type RandomInt } from './nameplates.js';
 
 export type ConnId = number;
@@ -34,6 +41,10 @@ export interface PairingConfig {
   randomInt: RandomInt;
   /** A fresh session id (16 random bytes, base64url) for every pairing attempt. */
   newSid: () => string;
+  /** Most sessions (pending or paired) at once; an open beyond it is refused. Default: no limit. */
+  maxSessions?: number;
+  /** The id an admin uses for a session (rso relay sessions / end). Default: s1, s2, ... */
+  newSessionId?: () => string;
 }
 
 /** What the server learnt from the hello's token (the machine never sees the token itself). */
@@ -66,7 +77,10 @@ export interface Attempt {
 }
 
 export interface Plate {
+  /** Admin and audit id of this session; stable across retries after a wrong code. */
+  readonly id: string;
   readonly nameplate: string;
+  readonly openedAt: number;
   readonly opener: ConnId;
   readonly openerRole: Role;
   readonly expiresAt: number;
@@ -87,12 +101,17 @@ export interface PairingState {
   readonly conns: ReadonlyMap<ConnId, ConnState>;
   readonly plates: ReadonlyMap<string, Plate>;
   readonly tombstones: ReadonlyMap<string, Tombstone>;
+  /** SIGTERM was received: no new connection, number or pairing is accepted. */
+  readonly draining: boolean;
+  /** Sessions opened so far, for the default session ids. */
+  readonly serial: number;
 }
 
 export type PairingEvent =
   | { type: 'connect'; conn: ConnId; now: number; relay: string }
   | { type: 'hello'; conn: ConnId; now: number; role: Role; auth: Auth }
-  | { type: 'open'; conn: ConnId; now: number }
+  /** `nameplate`: already reserved by the cluster (Redis); without it the machine picks one. */
+  | { type: 'open'; conn: ConnId; now: number; nameplate?: string }
   /** `throttled`: the server's per-address join throttle refused this join. */
   | { type: 'join'; conn: ConnId; now: number; nameplate: string; throttled: boolean }
   | { type: 'keyed'; conn: ConnId; now: number; ok: boolean }
@@ -100,6 +119,11 @@ export type PairingEvent =
   /** The client broke the protocol in a way the server saw first (bad JSON, early binary, size). */
   | { type: 'violation'; conn: ConnId; now: number; code: ErrorCode; message: string }
   | { type: 'closed'; conn: ConnId; now: number }
+  /** No relay-plane or peer-plane message from this connection (or its peer) for --idle-timeout. */
+  | { type: 'idle'; conn: ConnId; now: number }
+  /** An admin ends session `id` (rso relay end); the server checked that it exists. */
+  | { type: 'end'; id: string; now: number }
+  | { type: 'drain'; now: number }
   | { type: 'tick'; now: number }
   | { type: 'shutdown'; now: number };
 
@@ -113,7 +137,9 @@ export type Effect =
   | { type: 'link'; a: ConnId; b: ConnId }
   | { type: 'unlink'; a: ConnId; b: ConnId }
   /** `pair`: the server adds the byte counts it kept for these two connections. */
-  | { type: 'log'; event: string; fields: LogFields; pair?: [ConnId, ConnId] };
+  | { type: 'log'; event: string; fields: LogFields; pair?: [ConnId, ConnId] }
+  /** One audit line; the server adds addresses and byte counts of the connections named in it. */
+  | { type: 'audit'; record: AuditRecord };
 
 export interface StepResult {
   state: PairingState;
@@ -121,7 +147,7 @@ export interface StepResult {
 }
 
 export function initialState(config: PairingConfig): PairingState {
-  return { config, conns: new Map(), plates: new Map(), tombstones: new Map() };
+  return { config, conns: new Map(), plates: new Map(), tombstones: new Map(), draining: false, serial: 0 };
 }
 
 /** Numbers the /healthz endpoint reports. */
@@ -142,15 +168,42 @@ class Tx {
   readonly plates: Map<string, Plate>;
   readonly tombstones: Map<string, Tombstone>;
   readonly effects: Effect[] = [];
+  draining: boolean;
+  serial: number;
 
   constructor(readonly config: PairingConfig, state: PairingState, readonly now: number) {
     this.conns = new Map(state.conns);
     this.plates = new Map(state.plates);
     this.tombstones = new Map(state.tombstones);
+    this.draining = state.draining;
+    this.serial = state.serial;
   }
 
   result(): StepResult {
-    return { state: { config: this.config, conns: this.conns, plates: this.plates, tombstones: this.tombstones }, effects: this.effects };
+    return {
+      state: { config: this.config, conns: this.conns, plates: this.plates, tombstones: this.tombstones, draining: this.draining, serial: this.serial },
+      effects: this.effects,
+    };
+  }
+
+  audit(record: AuditRecord): void {
+    this.effects.push({ type: 'audit', record });
+  }
+
+  /** The one `ended` audit line of a session; `plate` is the state it ended in. */
+  auditEnded(plate: Plate, reason: AuditEndReason, by: EndedBy): void {
+    const attempt = plate.attempt ?? plate.lastAttempt;
+    const sides = attempt ? sidesOf(this, plate, attempt.joiner) : { agentConn: null, customerConn: null };
+    this.audit({
+      event: 'ended',
+      session: plate.id,
+      nameplate: plate.nameplate,
+      reason,
+      by,
+      established: plate.establishedAt !== null,
+      durationMs: this.now - plate.openedAt,
+      ...sides,
+    });
   }
 
   conn(id: ConnId): ConnState {
@@ -208,7 +261,7 @@ export function step(state: PairingState, event: PairingEvent): StepResult {
       onHello(tx, event.conn, event.role, event.auth);
       break;
     case 'open':
-      onOpen(tx, event.conn);
+      onOpen(tx, event.conn, event.nameplate);
       break;
     case 'join':
       onJoin(tx, event.conn, event.nameplate, event.throttled);
@@ -219,7 +272,7 @@ export function step(state: PairingState, event: PairingEvent): StepResult {
     case 'bye': {
       const c = tx.conn(event.conn);
       if (c.phase === 'closing') break;
-      depart(tx, c, 'ended');
+      depart(tx, c, 'ended', { reason: 'ended', by: c.role ?? 'relay' });
       tx.close(c.id);
       break;
     }
@@ -231,20 +284,35 @@ export function step(state: PairingState, event: PairingEvent): StepResult {
     }
     case 'closed': {
       const c = tx.conn(event.conn);
-      if (c.phase !== 'closing') depart(tx, c, 'closed');
+      if (c.phase !== 'closing') depart(tx, c, 'closed', { reason: 'closed', by: c.role ?? 'relay' });
       tx.conns.delete(c.id);
       break;
     }
+    case 'idle': {
+      const c = tx.conn(event.conn);
+      if (c.phase === 'closing') break;
+      depart(tx, c, 'timeout', { reason: 'idle', by: 'relay' });
+      tx.fail(c.id, 'RSO_ERR_TIMEOUT', 'Nothing was sent for too long; the relay ended the connection.');
+      break;
+    }
+    case 'end':
+      onAdminEnd(tx, event.id);
+      break;
+    case 'drain':
+      onDrain(tx);
+      break;
     case 'tick':
       if (!onTick(tx, state)) return { state, effects: [] };
       break;
     case 'shutdown':
+      for (const plate of tx.plates.values()) tx.auditEnded(plate, 'shutdown', 'relay');
       for (const c of tx.conns.values()) {
         if (c.phase === 'closing') continue;
         tx.send(c.id, { type: 'peer-left', reason: 'shutdown' });
         tx.close(c.id);
       }
       tx.plates.clear();
+      tx.draining = true;
       tx.log('shutdown', {});
       break;
     default: {
@@ -259,6 +327,7 @@ function onHello(tx: Tx, id: ConnId, role: Role, auth: Auth): void {
   const c = tx.conn(id);
   if (c.phase === 'closing') return;
   if (c.phase !== 'awaiting-hello') return refuse(tx, id, 'RSO_ERR_PROTOCOL', 'hello was sent twice.');
+  if (tx.draining) return refuse(tx, id, 'RSO_ERR_RELAY_BUSY', DRAINING_TEXT);
   let agent: VerifiedAgent | undefined;
   if (role === 'customer') {
     // Customers are anonymous; a token here means a confused or probing client.
@@ -282,19 +351,35 @@ function onHello(tx: Tx, id: ConnId, role: Role, auth: Auth): void {
   });
 }
 
-function onOpen(tx: Tx, id: ConnId): void {
+function onOpen(tx: Tx, id: ConnId, reserved: string | undefined): void {
   const c = tx.conn(id);
   if (c.phase === 'closing') return;
   if (c.phase !== 'ready' || c.role === undefined) return refuse(tx, id, 'RSO_ERR_PROTOCOL', outOfOrder('open', c.phase));
-  const taken = new Set<string>([...tx.plates.keys(), ...tx.tombstones.keys()]);
-  let nameplate: string;
-  try {
-    nameplate = allocateNameplate(taken, tx.config.randomInt);
-  } catch (err) {
-    if (err instanceof NameplatesExhausted) return refuse(tx, id, err.code, err.message);
-    throw err;
+  if (tx.draining) return refuse(tx, id, 'RSO_ERR_RELAY_BUSY', DRAINING_TEXT);
+  const max = tx.config.maxSessions;
+  if (max !== undefined && tx.plates.size >= max) {
+    tx.log('full', { conn: id, sessions: tx.plates.size });
+    return refuse(tx, id, 'RSO_ERR_RELAY_BUSY', 'This relay is full (too many sessions at once); try again in a minute.');
   }
+  let nameplate: string;
+  if (reserved !== undefined) {
+    // The cluster reserved it for this node; locally it can only be free.
+    if (tx.plates.has(reserved) || tx.tombstones.has(reserved)) throw new RsoError('RSO_ERR_INTERNAL', undefined, `pairing: reserved nameplate ${reserved} is in use here`);
+    nameplate = reserved;
+  } else {
+    const taken = new Set<string>([...tx.plates.keys(), ...tx.tombstones.keys()]);
+    try {
+      nameplate = allocateNameplate(taken, tx.config.randomInt);
+    } catch (err) {
+      if (err instanceof NameplatesExhausted) return refuse(tx, id, err.code, err.message);
+      throw err;
+    }
+  }
+  tx.serial += 1;
+  const sessionId = tx.config.newSessionId ? tx.config.newSessionId() : `s${tx.serial}`;
   tx.plates.set(nameplate, {
+    id: sessionId,
+    openedAt: tx.now,
     nameplate,
     opener: id,
     openerRole: c.role,
@@ -305,7 +390,8 @@ function onOpen(tx: Tx, id: ConnId): void {
     establishedAt: null,
   });
   tx.setConn({ ...c, phase: 'opener', nameplate });
-  tx.log('opened', { conn: id, nameplate, role: c.role });
+  tx.log('opened', { conn: id, session: sessionId, nameplate, role: c.role });
+  tx.audit({ event: 'opened', session: sessionId, nameplate, by: c.role, conn: id });
   tx.send(id, { type: 'opened', nameplate, ttl: Math.ceil(tx.config.codeTtlMs / 1000) });
 }
 
@@ -314,6 +400,7 @@ function onJoin(tx: Tx, id: ConnId, nameplate: string, throttled: boolean): void
   if (c.phase === 'closing') return;
   if (c.phase !== 'ready' || c.role === undefined) return refuse(tx, id, 'RSO_ERR_PROTOCOL', outOfOrder('join', c.phase));
   if (throttled) return refuse(tx, id, 'RSO_ERR_THROTTLED');
+  if (tx.draining) return refuse(tx, id, 'RSO_ERR_RELAY_BUSY', DRAINING_TEXT);
   const plate = tx.plates.get(nameplate);
   if (!plate) {
     const tomb = tx.tombstones.get(nameplate);
@@ -335,7 +422,17 @@ function onJoin(tx: Tx, id: ConnId, nameplate: string, throttled: boolean): void
   tx.send(customerSide.id, { type: 'paired', sid, peer: { role: 'agent', agent: agentSide.agent } });
   tx.send(agentSide.id, { type: 'paired', sid, peer: { role: 'customer' } });
   tx.effects.push({ type: 'link', a: plate.opener, b: id });
-  tx.log('paired', { nameplate, opener: plate.opener, joiner: id, agent: agentSide.agent.id, verified: agentSide.agent.verified, attempt: plate.failures + 1 });
+  tx.log('paired', { session: plate.id, nameplate, opener: plate.opener, joiner: id, agent: agentSide.agent.id, verified: agentSide.agent.verified, attempt: plate.failures + 1 });
+  tx.audit({
+    event: 'paired',
+    session: plate.id,
+    nameplate,
+    agent: agentSide.agent.id,
+    verified: agentSide.agent.verified,
+    attempt: plate.failures + 1,
+    agentConn: agentSide.id,
+    customerConn: customerSide.id,
+  });
 }
 
 function onKeyed(tx: Tx, id: ConnId, ok: boolean): void {
@@ -369,7 +466,7 @@ function onKeyed(tx: Tx, id: ConnId, ok: boolean): void {
 
 /** Refuse what `id` sent: whoever depended on it is settled first, then it gets `error` and is closed. */
 function refuse(tx: Tx, id: ConnId, code: ErrorCode, message?: string): void {
-  depart(tx, tx.conn(id), 'closed');
+  depart(tx, tx.conn(id), 'closed', { reason: 'closed', by: 'relay' });
   tx.fail(id, code, message);
 }
 
@@ -388,13 +485,20 @@ function countFailure(tx: Tx, plate: Plate, attempt: Attempt): void {
     tx.send(plate.opener, { type: 'peer-left', reason: 'wrong-code' });
     return;
   }
+  tx.auditEnded({ ...plate, failures, attempt: null, lastAttempt: attempt }, 'burnt', 'relay');
   tx.tombstone(plate.nameplate, 'burnt');
   tx.log('burnt', { nameplate: plate.nameplate });
   tx.fail(plate.opener, 'RSO_ERR_BURNT', 'Three wrong attempts burnt this session number; open a new session.');
 }
 
-/** `c` leaves (closed, bye or error): tell and settle whoever depended on it. */
-function depart(tx: Tx, c: ConnState, reason: PeerLeftReason): void {
+/** How a departure is recorded in the audit trail, if it ends the session. */
+interface Ending {
+  reason: AuditEndReason;
+  by: EndedBy;
+}
+
+/** `c` leaves (closed, bye, error, idle): tell and settle whoever depended on it. */
+function depart(tx: Tx, c: ConnState, reason: PeerLeftReason, ending: Ending): void {
   if (c.phase !== 'opener' && c.phase !== 'joiner') return;
   const plate = tx.plateOf(c);
   const attempt = plate.attempt;
@@ -403,15 +507,17 @@ function depart(tx: Tx, c: ConnState, reason: PeerLeftReason): void {
       // Not reused at once: the other person may still be typing this number.
       tx.tombstone(plate.nameplate, 'expired');
       tx.log('withdrawn', { nameplate: plate.nameplate, conn: c.id });
+      tx.auditEnded(plate, ending.reason === 'closed' || ending.reason === 'ended' ? 'withdrawn' : ending.reason, ending.by);
       return;
     }
     if (plate.establishedAt !== null) {
       // An established session frees its nameplate when it ends.
       tx.plates.delete(plate.nameplate);
-      endSession(tx, plate, attempt, reason);
+      endSession(tx, plate, attempt, reason, ending);
     } else {
       tx.tombstone(plate.nameplate, 'expired');
       tx.log('peer-left', { nameplate: plate.nameplate, conn: c.id, role: 'opener', reason });
+      tx.auditEnded(plate, ending.reason, ending.by);
     }
     if (attempt.joiner !== null) leaveOther(tx, plate.opener, attempt.joiner, reason);
     return;
@@ -421,7 +527,7 @@ function depart(tx: Tx, c: ConnState, reason: PeerLeftReason): void {
   }
   if (plate.establishedAt !== null) {
     tx.plates.delete(plate.nameplate);
-    endSession(tx, plate, attempt, reason);
+    endSession(tx, plate, attempt, reason, ending);
     leaveOther(tx, c.id, plate.opener, reason);
     return;
   }
@@ -432,10 +538,59 @@ function depart(tx: Tx, c: ConnState, reason: PeerLeftReason): void {
   tx.log('peer-left', { nameplate: plate.nameplate, conn: c.id, role: 'joiner', reason });
 }
 
-function endSession(tx: Tx, plate: Plate, attempt: Attempt, reason: PeerLeftReason): void {
+function endSession(tx: Tx, plate: Plate, attempt: Attempt, reason: PeerLeftReason, ending: Ending): void {
   const joiner = attempt.joiner ?? plate.opener;
-  tx.log('ended', { nameplate: plate.nameplate, reason, durationMs: tx.now - (plate.establishedAt ?? attempt.pairedAt) }, [plate.opener, joiner]);
+  tx.log('ended', { session: plate.id, nameplate: plate.nameplate, reason, durationMs: tx.now - (plate.establishedAt ?? attempt.pairedAt) }, [plate.opener, joiner]);
+  tx.auditEnded(plate, ending.reason, ending.by);
 }
+
+/** Agent and customer connection of `plate` with `joiner` as the joining side. */
+function sidesOf(tx: Tx, plate: Plate, joiner: ConnId | null): { agentConn: ConnId | null; customerConn: ConnId | null } {
+  void tx;
+  return plate.openerRole === 'agent' ? { agentConn: plate.opener, customerConn: joiner } : { agentConn: joiner, customerConn: plate.opener };
+}
+
+/** `rso relay end ID`: both sides hear `peer-left ended` and are closed. */
+function onAdminEnd(tx: Tx, id: string): void {
+  const plate = [...tx.plates.values()].find((p) => p.id === id);
+  if (!plate) throw new RsoError('RSO_ERR_INTERNAL', undefined, `pairing: admin end of unknown session ${id}`);
+  tx.log('admin-end', { session: id, nameplate: plate.nameplate });
+  tx.plates.delete(plate.nameplate);
+  tx.tombstones.set(plate.nameplate, { reason: 'expired', until: tx.now + tx.config.codeTtlMs });
+  tx.auditEnded(plate, 'admin', 'admin');
+  const sides = [plate.opener, ...(plate.attempt?.joiner != null ? [plate.attempt.joiner] : [])];
+  if (sides.length === 2) tx.effects.push({ type: 'unlink', a: sides[0]!, b: sides[1]! });
+  for (const conn of sides) {
+    const c = tx.conn(conn);
+    if (c.phase === 'closing') continue;
+    tx.setConn({ ...c, nameplate: undefined });
+    tx.send(conn, { type: 'peer-left', reason: 'ended' });
+    tx.close(conn);
+  }
+}
+
+/**
+ * SIGTERM: nothing new starts. Numbers nobody has joined yet are withdrawn (their opener is told
+ * to open a new session, which a load balancer sends to another relay) and connections that
+ * have not paired are refused; pairings already made run on.
+ */
+function onDrain(tx: Tx): void {
+  if (tx.draining) return;
+  tx.draining = true;
+  tx.log('draining', {});
+  for (const plate of [...tx.plates.values()]) {
+    if (plate.attempt !== null) continue;
+    tx.auditEnded(plate, 'shutdown', 'relay');
+    tx.tombstone(plate.nameplate, 'expired');
+    tx.setConn({ ...tx.conn(plate.opener), nameplate: undefined });
+    tx.fail(plate.opener, 'RSO_ERR_RELAY_BUSY', DRAINING_TEXT);
+  }
+  for (const c of [...tx.conns.values()]) {
+    if (c.phase === 'awaiting-hello' || c.phase === 'ready') tx.fail(c.id, 'RSO_ERR_RELAY_BUSY', DRAINING_TEXT);
+  }
+}
+
+const DRAINING_TEXT = 'This relay is shutting down and takes no new sessions; try again in a moment.';
 
 /** `leaver` went; `other` hears why and is closed. */
 function leaveOther(tx: Tx, leaver: ConnId, other: ConnId, reason: PeerLeftReason): void {
@@ -459,6 +614,7 @@ function onTick(tx: Tx, state: PairingState): boolean {
   for (const plate of state.plates.values()) {
     // An attempt in progress finishes first; if it fails, the next tick expires the number.
     if (plate.attempt !== null || plate.expiresAt > tx.now) continue;
+    tx.auditEnded(plate, 'expired', 'relay');
     tx.tombstone(plate.nameplate, 'expired');
     tx.log('expired', { nameplate: plate.nameplate });
     tx.setConn({ ...tx.conn(plate.opener), nameplate: undefined });
