@@ -1,0 +1,64 @@
+// Placement of the frame in the picture area, and what the picture writes as it is shown,
+// updated, hidden and moved.
+import t from 'tap';
+import { encodeUpdate, type Tile } from '../codec/index.js';
+import { Picture, createRenderer, fitPlacement, type Area } from './picture.js';
+import { deflateSync } from 'node:zlib';
+
+const area: Area = { row: 3, col: 0, cols: 100, rows: 30, cellWidth: 10, cellHeight: 20 };
+
+t.test('fitPlacement: as many cells as the frame covers, centred, never more than the area', async (t) => {
+  t.same(fitPlacement('kitty', area, 1000, 600), { row: 3, col: 0, cols: 100, rows: 30, cellWidth: 10, cellHeight: 20 }, 'exact fit');
+  t.same(fitPlacement('kitty', area, 800, 600), { row: 3, col: 10, cols: 80, rows: 30, cellWidth: 10, cellHeight: 20 }, 'narrower: centred');
+  t.same(fitPlacement('sixel', area, 1000, 300), { row: 10, col: 0, cols: 100, rows: 15, cellWidth: 10, cellHeight: 20 }, 'shorter: centred');
+  t.same(fitPlacement('sixel', area, 4000, 4000).cols, 100, 'clipped to the area');
+  t.same(fitPlacement('blocks', area, 100, 60), { row: 3, col: 0, cols: 100, rows: 30, cellWidth: 10, cellHeight: 20 }, 'blocks: one pixel per column, two per row');
+  t.same(fitPlacement('blocks', area, 91, 60).col, 4, 'blocks centred');
+});
+
+function update(seq: number, w: number, h: number, tiles: Tile[]): Uint8Array {
+  return encodeUpdate({ seq, width: w, height: h, tiles });
+}
+
+t.test('hidden pictures composite but write nothing; showing paints; updates repaint changes only', async (t) => {
+  const p = new Picture(createRenderer('blocks'), area);
+  t.same(p.pixelSize(), { width: 100, height: 60 });
+  const r1 = p.apply(update(1, 100, 60, [{ encoding: 'solid', x: 0, y: 0, w: 100, h: 60, color: 0xff0000 }]));
+  t.same(r1, { seq: 1, out: '' }, 'hidden: no bytes');
+  const shown = p.show();
+  t.match(shown, /48;2;255;0;0m/, 'showing paints the red frame');
+  t.equal(p.show(), '', 'showing twice paints nothing');
+  const r2 = p.apply(update(2, 100, 60, [{ encoding: 'solid', x: 0, y: 0, w: 2, h: 2, color: 0x00ff00 }]));
+  t.equal(r2.seq, 2);
+  t.match(r2.out, /38;2;0;255;0;48;2;0;255;0m/, "green top and bottom pixels");
+  t.ok(r2.out.length < 100, `a 2x2 change writes a few bytes (${r2.out.length})`);
+  const hidden = p.hide();
+  t.match(hidden, / {100}/, 'hiding blanks the area');
+  t.equal(p.hide(), '');
+});
+
+t.test('a new frame size re-places the picture and clears the old place', async (t) => {
+  const p = new Picture(createRenderer('blocks'), area);
+  p.show();
+  p.apply(update(1, 100, 60, [{ encoding: 'solid', x: 0, y: 0, w: 100, h: 60, color: 0xff0000 }]));
+  const out = p.apply(update(2, 50, 60, [{ encoding: 'solid', x: 0, y: 0, w: 50, h: 60, color: 0x0000ff }])).out;
+  t.match(out, / {100}/, 'the old 100-column placement is blanked');
+  t.match(out, /\x1b\[4;26H/, 'the 50-column picture is centred (column 26)');
+});
+
+t.test('kitty: codec zlib tiles pass through untouched, solid tiles are re-encoded', async (t) => {
+  const p = new Picture(createRenderer('kitty'), area);
+  p.show();
+  p.apply(update(1, 64, 64, [{ encoding: 'solid', x: 0, y: 0, w: 64, h: 64, color: 0 }]));
+  const pixels = new Uint8Array(8 * 8 * 3).fill(200);
+  const z = deflateSync(pixels, { level: 1 });
+  const out = p.apply(update(2, 64, 64, [{ encoding: 'zlib', x: 8, y: 8, w: 8, h: 8, zlib: z }, { encoding: 'solid', x: 0, y: 0, w: 4, h: 4, color: 0xffffff }])).out;
+  t.ok(out.includes(Buffer.from(z).toString('base64')), 'the zlib tile is sent as received');
+  t.match(out, /a=f,i=\d+,r=1,x=8,y=8,s=8,v=8/);
+  t.match(out, /a=f,i=\d+,r=1,x=0,y=0,s=4,v=4/);
+});
+
+t.test('cleanup deletes kitty images even before a frame', async (t) => {
+  t.match(new Picture(createRenderer('kitty'), area).cleanup(), /a=d,d=I/);
+  t.equal(new Picture(createRenderer('blocks'), area).cleanup(), '');
+});
