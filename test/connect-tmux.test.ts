@@ -89,6 +89,18 @@ t.test('a full session with half-blocks', { skip }, async (t) => {
   t.ok(STRIPES.every((c) => count(pictureRow(pane, ROWS - 4), c) > 20), 'the bottom half still shows the stripes');
   t.same(pane.modes(), { alternate: true, cursorVisible: false });
 
+  // The terminal shrinks: the viewer asks for the new size and the picture re-fits.
+  pane.tmux(['resize-window', '-x', '100', '-y', '30']);
+  await customer.until(() => customer.received.some((m) => m.type === 'ready' && m.width === 100), 'a ready with the new size');
+  const resized = customer.received.find((m) => m.type === 'ready' && m.width === 100);
+  t.match(resized, { type: 'ready', width: 100, height: (30 - HEADER_ROWS - 1) * 2 }, 'ready with the new pixel size');
+  await customer.settled();
+  await pane.waitFor(() => count(pictureRow(pane, 30 - 4), 0xff0000) > 10 && count(pictureRow(pane, HEADER_ROWS + 1), 0xffff00) > 80, 'the picture at the new size');
+  const small = pane.text();
+  t.match(small[0], /CONNECTED/, 'header intact');
+  t.match(small[29], /q\s+end session/, 'footer on the new last row');
+  t.equal(parseCells(pane.styled()[29] ?? '').filter((c) => c.ch === '\u2580').length, 0, 'no picture cell in the footer row');
+
   // q ends both sides and restores the terminal.
   pane.keys('q');
   const after = await pane.waitForText(/EXIT=\d+/);
