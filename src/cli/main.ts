@@ -6,6 +6,8 @@ import { reportError } from './report.js';
 import { packageVersion } from './version.js';
 import { register as registerRelay } from './relay.js';
 import { register as registerLogin } from './login.js';
+import { register as registerConnect } from './connect.js';
+import { register as registerShare } from './share.js';
 
 export function buildProgram(): Command {
   const program = new Command('rso')
@@ -17,6 +19,8 @@ export function buildProgram(): Command {
     .exitOverride();
   registerRelay(program);
   registerLogin(program);
+  registerConnect(program);
+  registerShare(program);
   return program;
 }
 
