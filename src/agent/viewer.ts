@@ -18,6 +18,8 @@ export interface ViewerOptions {
   relay: string;
   token: string;
   insecure?: boolean;
+  /** Extra trusted CA (PEM) for wss:// (--ca / RSO_CA). */
+  ca?: string;
   /** Join this session; without it a session is opened and its number shown. */
   number?: string;
   graphics?: GraphicsOption;
@@ -80,7 +82,7 @@ class Viewer {
     if (!io.stdin.isTTY || !io.stdout.isTTY) {
       throw new RsoError('RSO_ERR_USAGE', 'rso connect needs a terminal: run it in a terminal window, not with its input or output redirected.', 'stdin or stdout is not a TTY');
     }
-    const base = { relay: this.opts.relay, role: 'agent' as const, token: this.opts.token, insecure: this.opts.insecure === true, signal: this.abort.signal };
+    const base = { relay: this.opts.relay, role: 'agent' as const, token: this.opts.token, insecure: this.opts.insecure === true, ...(this.opts.ca !== undefined ? { ca: this.opts.ca } : {}), signal: this.abort.signal };
     let session: SecureSession;
     if (number === undefined) {
       session = await openSession({

@@ -2,11 +2,11 @@
 // and not in the middle of a customer's call. `rso logout` forgets the token.
 import type { Command } from 'commander';
 import { RsoError } from '../errors.js';
+import { TOKEN_RE } from '../protocol/relay.js';
 import { connectRelay } from '../client/relay-connection.js';
+import { CA_OPTION_HELP, readCa } from './ca.js';
 import { forgetAgentToken, saveAgentConfig } from './config.js';
 
-/** The shape the relay issues (src/protocol/relay.ts accepts exactly this in hello). */
-const TOKEN_RE = /^[A-Za-z0-9_-]{16,128}$/;
 
 const BAD_TOKEN_TEXT = 'The relay did not accept this token: check it, or ask your relay admin for a new one.';
 
@@ -14,6 +14,8 @@ export interface LoginOptions {
   relay: string;
   token: string;
   insecure?: boolean;
+  /** Extra trusted CA (PEM) for wss://. */
+  ca?: string;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -27,7 +29,7 @@ export async function login(opts: LoginOptions): Promise<string> {
   }
   let conn;
   try {
-    conn = await connectRelay({ relay, role: 'agent', token, insecure: opts.insecure === true });
+    conn = await connectRelay({ relay, role: 'agent', token, insecure: opts.insecure === true, ...(opts.ca !== undefined ? { ca: opts.ca } : {}) });
   } catch (err) {
     if (err instanceof RsoError && err.code === 'RSO_ERR_UNAUTHORIZED') throw new RsoError('RSO_ERR_UNAUTHORIZED', BAD_TOKEN_TEXT, err.detail);
     throw err;
@@ -54,8 +56,10 @@ export function register(program: Command): void {
     .requiredOption('--relay <url>', 'relay URL (wss://host[:port])')
     .requiredOption('--token <token>', 'agent token from your relay admin')
     .option('--insecure', 'allow an unencrypted ws:// relay that is not on this machine')
-    .action(async (opts: { relay: string; token: string; insecure?: boolean }) => {
-      const line = await login({ relay: opts.relay, token: opts.token, insecure: opts.insecure === true });
+    .option('--ca <file>', CA_OPTION_HELP)
+    .action(async (opts: { relay: string; token: string; insecure?: boolean; ca?: string }) => {
+      const ca = readCa(opts.ca);
+      const line = await login({ relay: opts.relay, token: opts.token, insecure: opts.insecure === true, ...(ca !== undefined ? { ca } : {}) });
       process.stdout.write(`${line}\n`);
     });
   program

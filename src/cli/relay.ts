@@ -4,17 +4,30 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { RsoError } from '../errors.js';
 import { MAX_PEER_FRAME_BYTES, MAX_RELAY_MESSAGE_BYTES } from '../protocol/version.js';
-import { AccountStore, accountsFile, addAgent, defaultDataDir, readAccounts, removeAgent } from '../relay/accounts.js';
-import { createLogger, type LogFormat } from '../relay/log.js';
-import { startRelay } from '../relay/server.js';
+import { accountsFile, addAgent, defaultDataDir, readAccounts, removeAgent } from '../relay/accounts.js';
+import { adminRequest } from '../relay/admin.js';
+import type { LogFormat } from '../relay/log.js';
+import type { SessionInfo } from '../relay/server.js';
+import { runRelay } from './relay-run.js';
 
-interface RelayCliOptions {
+export interface RelayCliOptions {
   listen: string;
   data?: string;
   open: boolean;
   codeTtl: number;
   joinRate: number;
   maxMessageBytes: number;
+  maxSessions: number;
+  idleTimeout: number;
+  drainTimeout: number;
+  tlsCert?: string;
+  tlsKey?: string;
+  audit?: string;
+  metrics?: string;
+  brandName?: string;
+  brandNote?: string;
+  redis?: string;
+  nodeUrl?: string;
   logFormat?: LogFormat;
 }
 
@@ -41,6 +54,7 @@ function dataOption(): Option {
 }
 
 export function register(program: Command): void {
+  const dataDirOf = (local: { data?: string }): string => local.data ?? (relay.opts() as { data?: string }).data ?? defaultDataDir();
   const relay = program
     .command('relay')
     .description('run a relay, or manage its agent accounts (rso relay agent --help)')
@@ -57,14 +71,46 @@ export function register(program: Command): void {
         .default(MAX_PEER_FRAME_BYTES)
         .argParser(integer(MAX_RELAY_MESSAGE_BYTES, 256 * 1024 * 1024)),
     )
+    .addOption(new Option('--max-sessions <n>', 'most sessions (waiting or paired) at once; 0 for no limit').env('RSO_RELAY_MAX_SESSIONS').default(10_000).argParser(integer(0, 10_000_000)))
+    .addOption(new Option('--idle-timeout <seconds>', 'end a session after this long with no traffic either way; 0 for never').env('RSO_RELAY_IDLE_TIMEOUT').default(0).argParser(integer(0, 7 * 86_400)))
+    .addOption(new Option('--drain-timeout <seconds>', 'on SIGTERM, how long running sessions may go on before the relay stops').env('RSO_RELAY_DRAIN_TIMEOUT').default(30).argParser(integer(0, 86_400)))
+    .addOption(new Option('--tls-cert <file>', 'serve wss:// with this PEM certificate chain (reloaded on SIGHUP)').env('RSO_RELAY_TLS_CERT'))
+    .addOption(new Option('--tls-key <file>', 'PEM private key for --tls-cert').env('RSO_RELAY_TLS_KEY'))
+    .addOption(new Option('--audit <file>', 'append one JSON line per session opened, paired and ended (reopened on SIGHUP)').env('RSO_RELAY_AUDIT'))
+    .addOption(new Option('--metrics <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics').env('RSO_RELAY_METRICS'))
+    .addOption(new Option('--brand-name <name>', 'organisation name shown on the relay page (GET /)').env('RSO_RELAY_BRAND_NAME'))
+    .addOption(new Option('--brand-note <text>', 'one line of text shown on the relay page').env('RSO_RELAY_BRAND_NOTE'))
+    .addOption(new Option('--redis <url>', 'run as one node of a cluster sharing this Redis (redis://HOST:PORT)').env('RSO_RELAY_REDIS'))
+    .addOption(new Option('--node-url <url>', 'how the other nodes reach this one (default: ws[s]://LISTEN-ADDRESS)').env('RSO_RELAY_NODE_URL'))
     .addOption(new Option('--log-format <format>', 'log lines as JSON or for people (default: json unless stdout is a terminal)').env('RSO_RELAY_LOG_FORMAT').choices(['json', 'pretty']))
     .action(async (opts: RelayCliOptions) => {
       await runRelay(opts);
     });
 
-  const agent = relay.command('agent').description('manage the agent accounts this relay accepts');
-  const dataDirOf = (local: { data?: string }): string => local.data ?? (relay.opts() as { data?: string }).data ?? defaultDataDir();
+  relay
+    .command('sessions')
+    .description("list the running relay's sessions (through its admin socket under --data)")
+    .option('--json', 'print JSON')
+    .addOption(dataOption())
+    .action(async (o: { json?: boolean; data?: string }) => {
+      const res = await adminRequest(dataDirOf(o), { cmd: 'sessions' });
+      if (!res.ok) throw new RsoError('RSO_ERR_INTERNAL', `The relay refused the request: ${res.error}.`, res.error);
+      if (!('sessions' in res)) throw new RsoError('RSO_ERR_PROTOCOL', 'The relay answered something else.', 'admin: no sessions');
+      process.stdout.write(o.json ? `${JSON.stringify(res.sessions, null, 2)}\n` : formatSessions(res.sessions, Date.now()));
+    });
 
+  relay
+    .command('end <id>')
+    .description('end a session now (both sides are told it ended); ID from rso relay sessions')
+    .addOption(dataOption())
+    .action(async (id: string, o: { data?: string }) => {
+      const res = await adminRequest(dataDirOf(o), { cmd: 'end', id });
+      if (!res.ok) throw new RsoError('RSO_ERR_USAGE', `No session ${id.slice(0, 40)} on this relay; see rso relay sessions.`, res.error);
+      process.stdout.write(`Ended session ${id}.\n`);
+    });
+
+
+  const agent = relay.command('agent').description('manage the agent accounts this relay accepts');
   agent
     .command('add <id>')
     .description('create an agent account and print its token (shown once)')
@@ -112,41 +158,27 @@ export function register(program: Command): void {
     });
 }
 
-async function runRelay(o: RelayCliOptions): Promise<void> {
-  const { host, port } = parseListen(o.listen);
-  const format: LogFormat = o.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json');
-  const log = createLogger(format, (line) => process.stdout.write(line));
-  const dataDir = o.data ?? defaultDataDir();
-  // The first stdout line must be the listening line (scripts wait for it), so reload
-  // reports are held back until the relay is up.
-  let started = false;
-  const accounts = new AccountStore(dataDir, (info) => {
-    if (!started) return;
-    if ('error' in info) log('accounts-error', { file: accountsFile(dataDir), error: info.error.message });
-    else log('accounts-loaded', { agents: info.agents });
-  });
-  const relay = await startRelay({
-    host,
-    port,
-    accounts,
-    open: o.open,
-    codeTtlSeconds: o.codeTtl,
-    joinRatePerMinute: o.joinRate,
-    maxMessageBytes: o.maxMessageBytes,
-    log,
-  });
-  process.stdout.write(`relay listening on ${relay.url}\n`);
-  started = true;
-  log('started', { open: o.open, codeTtl: o.codeTtl, joinRate: o.joinRate, maxMessageBytes: o.maxMessageBytes, agents: accounts.size, data: dataDir });
-  await new Promise<void>((resolve) => {
-    const stop = (signal: NodeJS.Signals): void => {
-      process.off('SIGTERM', stop);
-      process.off('SIGINT', stop);
-      log('stopping', { signal });
-      relay.close().then(resolve, resolve);
-    };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
-  });
-  log('stopped', {});
+/** The table of `rso relay sessions`. */
+export function formatSessions(sessions: SessionInfo[], now: number): string {
+  if (sessions.length === 0) return 'No sessions.\n';
+  const age = (ms: number): string => {
+    const s = Math.max(0, Math.round(ms / 1000));
+    return s < 60 ? `${s}s` : s < 3600 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+  };
+  const rows = [
+    ['ID', 'NUMBER', 'STATE', 'OPENED BY', 'AGENT', 'CUSTOMER ADDRESS', 'AGE', 'BYTES A>C', 'BYTES C>A'],
+    ...sessions.map((x) => [
+      x.id,
+      `${x.nameplate}...`,
+      x.phase,
+      x.openedBy,
+      x.agent === null ? '-' : `${x.agent}${x.verified === false ? ' (unverified)' : ''}`,
+      x.customerAddress ?? '-',
+      age(now - x.openedAt),
+      String(x.bytesAgentToCustomer),
+      String(x.bytesCustomerToAgent),
+    ]),
+  ];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => `${r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()}\n`).join('');
 }

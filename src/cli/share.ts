@@ -5,6 +5,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { RsoError } from '../errors.js';
 import { parseSessionNumber } from '../crypto/code.js';
 import { checkRelayUrl } from '../client/relay-url.js';
+import { CA_OPTION_HELP, readCa } from './ca.js';
 import { parseAppSpecs } from '../daemon/windows/match.js';
 import type { ShareOptions } from '../daemon/session.js';
 
@@ -15,6 +16,7 @@ export interface ShareCliOptions {
   display?: string;
   monitor?: number;
   insecure?: boolean;
+  ca?: string;
 }
 
 /** `screen`, or `app:NAME[,app:NAME...]`. */
@@ -47,6 +49,8 @@ export function shareOptions(number: string | undefined, opts: ShareCliOptions, 
     parseSessionNumber(number);
     out.number = number;
   }
+  const ca = readCa(opts.ca, env);
+  if (ca !== undefined) out.ca = ca;
   if (opts.display !== undefined) out.display = opts.display;
   if (opts.monitor !== undefined) out.monitor = opts.monitor;
   if (env.RSO_DEBUG_EVENTS) out.debugFile = env.RSO_DEBUG_EVENTS;
@@ -64,6 +68,7 @@ export function register(program: Command): void {
     .option('--display <name>', 'X display to share, e.g. :0 (default: $DISPLAY)')
     .option('--monitor <n>', 'share only monitor N (0 is the first)', parseMonitor)
     .option('--insecure', 'allow an unencrypted ws:// relay that is not on this machine')
+    .option('--ca <file>', CA_OPTION_HELP)
     .action(async (number: string | undefined, opts: ShareCliOptions) => {
       const options = shareOptions(number, opts);
       // Loaded only now: the daemon pulls in the terminal and X libraries.

@@ -29,6 +29,8 @@ export interface ShareOptions {
   /** Join this session (the engineer read it out); without it, open one and show its number. */
   number?: string;
   insecure?: boolean;
+  /** Extra trusted CA (PEM) for wss:// (--ca / RSO_CA). */
+  ca?: string;
   /** `--share`: a suggestion the customer still confirms. */
   suggestion: { kind: 'screen' } | { kind: 'apps'; specs: AppSpec[] } | null;
   capture: 'auto' | 'x11' | 'screenshot-desktop';
@@ -102,7 +104,7 @@ class ShareBoss {
   // ---- pairing -------------------------------------------------------------------------
 
   private async pair(): Promise<void> {
-    const base = { relay: this.opts.relay, role: 'customer' as const, insecure: this.opts.insecure === true, signal: this.abort.signal };
+    const base = { relay: this.opts.relay, role: 'customer' as const, insecure: this.opts.insecure === true, ...(this.opts.ca !== undefined ? { ca: this.opts.ca } : {}), signal: this.abort.signal };
     let session: SecureSession;
     try {
       session =

@@ -1,19 +1,45 @@
-// The relay's I/O shell: HTTP (/healthz) and WebSocket on one port, relay-plane messages
+// The relay's I/O shell: HTTP(S) (/, /healthz) and WebSocket on one port, relay-plane messages
 // parsed and fed to the pairing machine, its effects carried out, and binary frames forwarded
-// between linked sockets with backpressure. Decisions live in pairing.ts, not here.
-import { randomBytes, randomInt } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+// between linked sockets with backpressure. Decisions live in pairing.ts, not here; a cluster
+// (cluster.ts) is reached only through the ClusterHooks interface.
+import { randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { RsoError, type ErrorCode } from '../errors.js';
-import { encodeMessage, parseClientMessage, type AgentIdentity } from '../protocol/relay.js';
+import { encodeMessage, parseClientMessage, type AgentIdentity, type Role } from '../protocol/relay.js';
 import { MAX_PEER_FRAME_BYTES, MAX_RELAY_MESSAGE_BYTES } from '../protocol/version.js';
+import { isLoopbackHost } from '../client/relay-url.js';
+import type { AuditRecord } from './audit-record.js';
+import type { AuditLine } from './audit.js';
 import { silentLogger, type Logger } from './log.js';
+import type { RelayMetrics } from './metrics.js';
+import { NODE_KEY_HEADER, NODE_PATH, parseNodeHello, type NodeHello } from './node-protocol.js';
+import { forwardToNode, type NodeLink } from './node-link.js';
+import { contentSecurityPolicy, renderPage } from './page.js';
 import { counts, initialState, step, type Auth, type ConnId, type Effect, type PairingEvent, type PairingState } from './pairing.js';
+import { listSessions, type SessionView } from './sessions.js';
 import { JoinThrottle } from './throttle.js';
+import type { TlsMaterial } from './tls.js';
 
 export interface AccountVerifier {
   verify(token: string): AgentIdentity | null;
+}
+
+/** Where a nameplate lives in a cluster. */
+export type Location = { kind: 'here' } | { kind: 'remote'; url: string } | { kind: 'none' };
+
+/** What the server needs from a cluster of relays sharing one store (cluster.ts). */
+export interface ClusterHooks {
+  /** Reserve a free nameplate for this node; RsoError RSO_ERR_RELAY_BUSY when the store is down. */
+  reserve(): Promise<string>;
+  /** Which node holds `nameplate`; RsoError RSO_ERR_RELAY_BUSY when the store is down. */
+  locate(nameplate: string): Promise<Location>;
+  /** The nameplates this node holds now (live and reserved-dead); called on every tick. */
+  held(nameplates: ReadonlySet<string>): void;
+  /** The shared key other nodes present on NODE_PATH. */
+  nodeKey(): Buffer | null;
 }
 
 export interface RelayOptions {
@@ -21,6 +47,8 @@ export interface RelayOptions {
   host?: string;
   /** Default 0 (any free port). */
   port?: number;
+  /** Serve https/wss with this certificate; reloadTls() swaps it without dropping anyone. */
+  tls?: TlsMaterial;
   /** Agent accounts; without it every token is refused (use `open` for tokenless agents). */
   accounts?: AccountVerifier;
   open?: boolean;
@@ -30,8 +58,25 @@ export interface RelayOptions {
   joinRatePerMinute?: number;
   /** Largest binary frame; bigger ones close the connection (WebSocket close code 1009). */
   maxMessageBytes?: number;
+  /** Most sessions (pending or paired) at once; 0 or absent: no limit. */
+  maxSessions?: number;
+  /** End a connection (and its session) after this long without a message either way; 0: never. */
+  idleTimeoutSeconds?: number;
   helloTimeoutMs?: number;
   log?: Logger;
+  audit?: (line: AuditLine) => void;
+  metrics?: RelayMetrics;
+  /** Shown on GET /. */
+  brandName?: string;
+  brandNote?: string;
+  cluster?: ClusterHooks;
+}
+
+export interface SessionInfo extends SessionView {
+  agentAddress: string | null;
+  customerAddress: string | null;
+  bytesAgentToCustomer: number;
+  bytesCustomerToAgent: number;
 }
 
 export interface RunningRelay {
@@ -39,14 +84,23 @@ export interface RunningRelay {
   port: number;
   /** Tell every client `peer-left {reason:'shutdown'}`, close every socket and the server. */
   close(): Promise<void>;
+  /**
+   * Stop taking new sessions (waiting ones are refused), wait up to `timeoutMs` for running
+   * sessions to end, then close(). Resolves with the sessions still running at the deadline.
+   */
+  drain(timeoutMs: number): Promise<number>;
+  reloadTls(material: TlsMaterial): void;
   counts(): { pending: number; paired: number; connections: number };
+  sessions(): SessionInfo[];
+  /** End a session as an admin; false if no session has this id. */
+  end(id: string): boolean;
 }
 
 /** One socket and what the shell keeps about it: its link and the bytes queued towards it. */
 interface Io {
   readonly id: ConnId;
   readonly ws: WebSocket;
-  readonly remote: string;
+  remote: string;
   readonly openedAt: number;
   peer: Io | null;
   /** Bytes handed to ws.send towards this socket and not yet written to the kernel. */
@@ -55,7 +109,15 @@ interface Io {
   paused: boolean;
   /** Binary bytes this socket sent that were forwarded. */
   sent: number;
+  lastActivity: number;
   closing: boolean;
+  /** A cluster lookup is running: messages wait here, in order. */
+  held: Array<{ data: Buffer; isBinary: boolean }> | null;
+  /** Hello as the machine saw it, for handing the client to another node. */
+  hello?: { role: Role; agent: (AgentIdentity & { verified: boolean }) | null };
+  relayName: string;
+  /** A node (not a client) connected on NODE_PATH; its first message is node-hello. */
+  node: 'none' | 'awaiting-hello' | 'ready';
 }
 
 const CLOSE_GRACE_MS = 2000;
@@ -66,6 +128,8 @@ const HOST_RE = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z
 export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay> {
   const host = opts.host ?? '127.0.0.1';
   const log = opts.log ?? silentLogger;
+  const metrics = opts.metrics;
+  const cluster = opts.cluster;
   const maxMessageBytes = opts.maxMessageBytes ?? MAX_PEER_FRAME_BYTES;
   // Above the high-water mark the sender stops being read; it is read again below the low one.
   // At most one frame arrives after the pause, so a direction holds about 3 frames at worst.
@@ -73,6 +137,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
   const lowWater = maxMessageBytes;
   const joinRate = opts.joinRatePerMinute ?? 30;
   const throttle = new JoinThrottle({ perMinute: joinRate, burst: joinRate });
+  const idleMs = (opts.idleTimeoutSeconds ?? 0) * 1000;
 
   let state: PairingState = initialState({
     codeTtlMs: (opts.codeTtlSeconds ?? 600) * 1000,
@@ -80,10 +145,16 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
     open: opts.open ?? false,
     randomInt: (max) => randomInt(max),
     newSid: () => randomBytes(16).toString('base64url'),
+    ...(opts.maxSessions ? { maxSessions: opts.maxSessions } : {}),
+    // Random, so ids from different nodes of a cluster never collide in one audit trail.
+    newSessionId: () => randomBytes(6).toString('hex'),
   });
   const ios = new Map<ConnId, Io>();
+  /** Clients handed to the node that holds their session. */
+  const links = new Set<NodeLink>();
   let nextId = 1;
   let listenName = '';
+  let draining = false;
 
   function feed(event: PairingEvent): void {
     const result = step(state, event);
@@ -129,9 +200,45 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
           fields.openerSent = ios.get(effect.pair[0])?.sent ?? null;
           fields.joinerSent = ios.get(effect.pair[1])?.sent ?? null;
         }
+        metrics?.event(effect.event, fields);
         log(effect.event, fields);
         return;
       }
+      case 'audit':
+        opts.audit?.(auditLine(effect.record));
+        return;
+    }
+  }
+
+  function auditLine(r: AuditRecord): AuditLine {
+    const addr = (conn: ConnId | null): string | null => (conn === null ? null : ios.get(conn)?.remote ?? null);
+    const sent = (conn: ConnId | null): number => (conn === null ? 0 : ios.get(conn)?.sent ?? 0);
+    switch (r.event) {
+      case 'opened':
+        return { event: 'opened', session: r.session, nameplate: r.nameplate, openedBy: r.by, address: addr(r.conn) };
+      case 'paired':
+        return {
+          event: 'paired',
+          session: r.session,
+          nameplate: r.nameplate,
+          agent: r.agent,
+          verified: r.verified,
+          attempt: r.attempt,
+          customerAddress: addr(r.customerConn),
+          agentAddress: addr(r.agentConn),
+        };
+      case 'ended':
+        return {
+          event: 'ended',
+          session: r.session,
+          nameplate: r.nameplate,
+          reason: r.reason,
+          by: r.by,
+          established: r.established,
+          durationMs: r.durationMs,
+          bytesAgentToCustomer: sent(r.agentConn),
+          bytesCustomerToAgent: sent(r.customerConn),
+        };
     }
   }
 
@@ -152,10 +259,12 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
   function forward(src: Io, dst: Io, data: Buffer): void {
     if (dst.ws.readyState !== WebSocket.OPEN) return;
     const size = data.length;
+    const started = metrics ? performance.now() : 0;
     src.sent += size;
     dst.queued += size;
     dst.ws.send(data, { binary: true }, () => {
       dst.queued -= size;
+      if (metrics) metrics.forwarded(size, (performance.now() - started) / 1000);
       if (src.paused && dst.queued <= lowWater && src.peer === dst) {
         src.paused = false;
         if (!src.closing) src.ws.resume();
@@ -174,11 +283,21 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
   function onMessage(io: Io, data: RawData, isBinary: boolean): void {
     if (io.closing) return;
     const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+    io.lastActivity = Date.now();
+    if (io.held) {
+      io.held.push({ data: buf, isBinary });
+      return;
+    }
+    handle(io, buf, isBinary);
+  }
+
+  function handle(io: Io, buf: Buffer, isBinary: boolean): void {
     if (isBinary) {
       if (io.peer) forward(io, io.peer, buf);
       else violation(io, 'RSO_ERR_PROTOCOL', 'Binary data was sent before pairing.');
       return;
     }
+    if (io.node === 'awaiting-hello') return nodeHello(io, buf);
     let msg;
     try {
       if (buf.length > MAX_RELAY_MESSAGE_BYTES) throw new RsoError('RSO_ERR_TOO_LARGE', `Relay message over ${MAX_RELAY_MESSAGE_BYTES} bytes.`);
@@ -190,18 +309,29 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
     const now = Date.now();
     switch (msg.type) {
       case 'hello': {
+        if (io.node === 'ready') return violation(io, 'RSO_ERR_PROTOCOL', 'hello was sent twice.');
         let auth: Auth = { kind: 'none' };
         if (msg.token !== undefined) {
           // Customers' tokens are refused by the machine without being checked.
           const identity = msg.role === 'agent' && opts.accounts ? opts.accounts.verify(msg.token) : null;
           auth = identity ? { kind: 'valid', identity } : { kind: 'invalid' };
         }
-        return feed({ type: 'hello', conn: io.id, now, role: msg.role, auth });
+        feed({ type: 'hello', conn: io.id, now, role: msg.role, auth });
+        const c = state.conns.get(io.id);
+        if (c?.phase === 'ready') io.hello = { role: msg.role, agent: c.agent ?? null };
+        return;
       }
       case 'open':
+        if (cluster && state.conns.get(io.id)?.phase === 'ready' && !state.draining) return clusterOpen(io);
         return feed({ type: 'open', conn: io.id, now });
-      case 'join':
-        return feed({ type: 'join', conn: io.id, now, nameplate: msg.nameplate, throttled: !throttle.take(io.remote, now) });
+      case 'join': {
+        const throttled = !throttle.take(io.remote, now);
+        const local = state.plates.has(msg.nameplate) || state.tombstones.has(msg.nameplate);
+        if (cluster && !throttled && !local && io.node === 'none' && state.conns.get(io.id)?.phase === 'ready' && !state.draining) {
+          return clusterJoin(io, msg.nameplate, buf);
+        }
+        return feed({ type: 'join', conn: io.id, now, nameplate: msg.nameplate, throttled });
+      }
       case 'keyed':
         return feed({ type: 'keyed', conn: io.id, now, ok: msg.ok });
       case 'bye':
@@ -209,16 +339,122 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
     }
   }
 
-  function onConnection(ws: WebSocket, req: IncomingMessage): void {
+  /** Run `work` with the socket's later messages held back, then replay them in order. */
+  function hold(io: Io, work: Promise<void>): void {
+    io.held = [];
+    const release = (): void => {
+      const held = io.held ?? [];
+      io.held = null;
+      for (const m of held) {
+        if (io.closing || !ios.has(io.id)) return;
+        handle(io, m.data, m.isBinary);
+      }
+    };
+    work.then(release, (err: unknown) => {
+      io.held = null;
+      if (ios.has(io.id) && !io.closing) {
+        const e = err instanceof RsoError ? err : new RsoError('RSO_ERR_INTERNAL', undefined, String(err));
+        violation(io, e.code, e.message);
+      }
+    });
+  }
+
+  function clusterOpen(io: Io): void {
+    hold(
+      io,
+      cluster!.reserve().then((nameplate) => {
+        // The client may have left while Redis answered; the unused reservation then lapses.
+        if (!ios.has(io.id) || io.closing) return;
+        if (state.plates.has(nameplate) || state.tombstones.has(nameplate)) throw new RsoError('RSO_ERR_RELAY_BUSY', undefined, 'reserved nameplate in use locally');
+        feed({ type: 'open', conn: io.id, now: Date.now(), nameplate });
+      }),
+    );
+  }
+
+  function clusterJoin(io: Io, nameplate: string, joinBuf: Buffer): void {
+    hold(
+      io,
+      cluster!.locate(nameplate).then((where) => {
+        if (!ios.has(io.id) || io.closing) return;
+        if (where.kind !== 'remote' || !io.hello) {
+          feed({ type: 'join', conn: io.id, now: Date.now(), nameplate, throttled: false });
+          return;
+        }
+        handOff(io, where.url, nameplate, joinBuf);
+      }),
+    );
+  }
+
+  /** The session lives on another node: this client's socket is piped there from now on. */
+  function handOff(io: Io, url: string, nameplate: string, joinBuf: Buffer): void {
+    const key = cluster!.nodeKey();
+    if (!key) throw new RsoError('RSO_ERR_RELAY_BUSY', undefined, 'no cluster key yet');
+    const hello: NodeHello = { type: 'node-hello', role: io.hello!.role, agent: io.hello!.agent, remote: io.remote, relay: io.relayName };
+    const early = io.held ?? [];
+    io.held = [];
+    // The connection leaves this node's machine: from here on the other node decides.
+    ios.delete(io.id);
+    feed({ type: 'closed', conn: io.id, now: Date.now() });
+    io.closing = true;
+    log('forwarded', { conn: io.id, nameplate, to: url });
+    const link = forwardToNode({
+      client: io.ws,
+      url,
+      key,
+      hello,
+      join: joinBuf,
+      early,
+      maxMessageBytes,
+      ...(metrics ? { metrics } : {}),
+      onEnd: (why) => {
+        links.delete(link);
+        log('forward-ended', { conn: io.id, why });
+        checkDrained();
+      },
+    });
+    links.add(link);
+  }
+
+  function nodeHello(io: Io, buf: Buffer): void {
+    let h: NodeHello;
+    try {
+      h = parseNodeHello(buf.toString('utf8'));
+    } catch (err) {
+      if (!(err instanceof RsoError)) throw err;
+      return violation(io, err.code, err.message);
+    }
+    io.node = 'ready';
+    io.remote = h.remote;
+    const auth: Auth = h.agent && h.agent.verified ? { kind: 'valid', identity: { id: h.agent.id, name: h.agent.name, org: h.agent.org } } : { kind: 'none' };
+    feed({ type: 'hello', conn: io.id, now: Date.now(), role: h.role, auth });
+  }
+
+  function onConnection(ws: WebSocket, req: IncomingMessage, fromNode: boolean): void {
     const id = nextId++;
-    const io: Io = { id, ws, remote: req.socket.remoteAddress ?? 'unknown', openedAt: Date.now(), peer: null, queued: 0, paused: false, sent: 0, closing: false };
-    ios.set(id, io);
     const hostHeader = req.headers.host;
     const relayName = hostHeader && HOST_RE.test(hostHeader) ? hostHeader : listenName;
-    log('connected', { conn: id, remote: io.remote });
-    feed({ type: 'connect', conn: id, now: Date.now(), relay: relayName });
+    const now = Date.now();
+    const io: Io = {
+      id,
+      ws,
+      remote: req.socket.remoteAddress ?? 'unknown',
+      openedAt: now,
+      peer: null,
+      queued: 0,
+      paused: false,
+      sent: 0,
+      lastActivity: now,
+      closing: false,
+      held: null,
+      relayName,
+      node: fromNode ? 'awaiting-hello' : 'none',
+    };
+    ios.set(id, io);
+    log('connected', { conn: id, remote: io.remote, ...(fromNode ? { node: true } : {}) });
+    feed({ type: 'connect', conn: id, now, relay: relayName });
     ws.on('message', (data, isBinary) => onMessage(io, data, isBinary));
     ws.on('error', (err: Error & { code?: string }) => {
+      if (!ios.has(id)) return;
       if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
         // ws has already started closing with 1009; this only records why.
         violation(io, 'RSO_ERR_TOO_LARGE', `A message was larger than ${maxMessageBytes} bytes.`);
@@ -227,42 +463,107 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
       }
     });
     ws.on('close', (code) => {
+      // A client handed to another node has already left this machine.
+      if (!ios.has(id)) return;
       unlink(io);
       io.closing = true;
-      ios.delete(id);
+      // Fed before the socket is forgotten, so the audit line can still read its byte count.
       feed({ type: 'closed', conn: id, now: Date.now() });
+      ios.delete(id);
       log('disconnected', { conn: id, remote: io.remote, code, durationMs: Date.now() - io.openedAt });
       if (closing && ios.size === 0) allClosed?.();
+      checkDrained();
     });
   }
 
-  const http = createServer((req: IncomingMessage, res: ServerResponse) => {
+  /** The URL a customer types for this relay, as reached through `req`. */
+  function publicUrl(req: IncomingMessage): string {
+    const hostHeader = req.headers.host;
+    const name = hostHeader && HOST_RE.test(hostHeader) ? hostHeader : listenName;
+    const hostname = name.replace(/:[0-9]+$/, '');
+    // Plain ws only where the client accepts it without --insecure: a plain relay on this machine.
+    // Behind a TLS proxy the relay is plain but the customer must use wss.
+    const forwardedTls = req.headers['x-forwarded-proto'] === 'https';
+    const plain = !opts.tls && !forwardedTls && isLoopbackHost(hostname);
+    return `${plain ? 'ws' : 'wss'}://${name}`;
+  }
+
+  function onRequest(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '/').split('?')[0];
-    if (path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
-      const body = JSON.stringify({ status: 'ok', ...counts(state) });
-      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
+    const get = req.method === 'GET' || req.method === 'HEAD';
+    if (path === '/healthz' && get) {
+      const body = JSON.stringify({ status: draining ? 'draining' : 'ok', ...liveCounts() });
+      // 503 while draining, so a load balancer sends new customers elsewhere.
+      res.writeHead(draining ? 503 : 200, { 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
+      res.end(req.method === 'HEAD' ? undefined : body);
+      return;
+    }
+    if (path === '/' && get) {
+      const nonce = randomBytes(16).toString('base64');
+      const body = renderPage({
+        relayUrl: publicUrl(req),
+        nonce,
+        ...(opts.brandName ? { brandName: opts.brandName } : {}),
+        ...(opts.brandNote ? { brandNote: opts.brandNote } : {}),
+      });
+      res.writeHead(200, {
+        'content-type': 'text/html; charset=utf-8',
+        'content-length': Buffer.byteLength(body),
+        'cache-control': 'no-store',
+        'content-security-policy': contentSecurityPolicy(nonce),
+        'x-content-type-options': 'nosniff',
+        'referrer-policy': 'no-referrer',
+      });
       res.end(req.method === 'HEAD' ? undefined : body);
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain' });
     res.end('not found\n');
-  });
+  }
+
+  function liveCounts(): { pending: number; paired: number; connections: number } {
+    const c = counts(state);
+    return { ...c, connections: c.connections + links.size };
+  }
+
+  const http: Server = opts.tls ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, onRequest) : createHttpServer(onRequest);
   const wss = new WebSocketServer({
     noServer: true,
     perMessageDeflate: false, // payload is encrypted, so compression only costs memory and CPU
     maxPayload: Math.max(maxMessageBytes, MAX_RELAY_MESSAGE_BYTES),
   });
-  http.on('upgrade', (req, socket, head) => {
+  http.on('upgrade', (req: IncomingMessage, socket, head) => {
     socket.on('error', () => {
       // A socket reset mid-handshake concerns only that client; ws reports it if it gets that far.
     });
-    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req));
+    const fromNode = (req.url ?? '').split('?')[0] === NODE_PATH;
+    if (fromNode && !nodeKeyOk(req)) {
+      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req, fromNode));
   });
+
+  function nodeKeyOk(req: IncomingMessage): boolean {
+    const key = cluster?.nodeKey();
+    const given = req.headers[NODE_KEY_HEADER];
+    if (!key || typeof given !== 'string') return false;
+    const buf = Buffer.from(given, 'base64url');
+    return buf.length === key.length && timingSafeEqual(buf, key);
+  }
 
   const ticker = setInterval(() => {
     const now = Date.now();
     feed({ type: 'tick', now });
     throttle.sweep(now);
+    if (idleMs > 0) {
+      for (const io of [...ios.values()]) {
+        if (io.closing || !state.conns.has(io.id)) continue;
+        const last = Math.max(io.lastActivity, io.peer?.lastActivity ?? 0);
+        if (now - last >= idleMs) feed({ type: 'idle', conn: io.id, now });
+      }
+    }
+    if (cluster) cluster.held(new Set([...state.plates.keys(), ...state.tombstones.keys()]));
   }, TICK_MS);
   ticker.unref();
 
@@ -285,6 +586,11 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
   let closing = false;
   let allClosed: (() => void) | undefined;
   let closePromise: Promise<void> | undefined;
+  let drainedWaiter: (() => void) | undefined;
+
+  function checkDrained(): void {
+    if (drainedWaiter && state.plates.size === 0 && links.size === 0) drainedWaiter();
+  }
 
   function close(): Promise<void> {
     closePromise ??= (async () => {
@@ -295,6 +601,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
         if (ios.size === 0) resolve();
       });
       feed({ type: 'shutdown', now: Date.now() });
+      for (const link of links) link.shutdown();
       http.close();
       let grace: NodeJS.Timeout | undefined;
       await Promise.race([drained, new Promise((r) => (grace = setTimeout(r, CLOSE_GRACE_MS)))]);
@@ -307,5 +614,50 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
     return closePromise;
   }
 
-  return { url: `ws://${listenName}`, port, close, counts: () => counts(state) };
+  async function drain(timeoutMs: number): Promise<number> {
+    if (!draining) {
+      draining = true;
+      feed({ type: 'drain', now: Date.now() });
+    }
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((resolve) => {
+      drainedWaiter = resolve;
+      timer = setTimeout(resolve, timeoutMs);
+      checkDrained();
+    });
+    clearTimeout(timer);
+    drainedWaiter = undefined;
+    const left = state.plates.size + links.size;
+    await close();
+    return left;
+  }
+
+  function sessions(): SessionInfo[] {
+    const io = (conn: ConnId | null): Io | undefined => (conn === null ? undefined : ios.get(conn));
+    return listSessions(state).map((s) => ({
+      ...s,
+      agentAddress: io(s.agentConn)?.remote ?? null,
+      customerAddress: io(s.customerConn)?.remote ?? null,
+      bytesAgentToCustomer: io(s.agentConn)?.sent ?? 0,
+      bytesCustomerToAgent: io(s.customerConn)?.sent ?? 0,
+    }));
+  }
+
+  function end(id: string): boolean {
+    if (![...state.plates.values()].some((p) => p.id === id)) return false;
+    feed({ type: 'end', id, now: Date.now() });
+    checkDrained();
+    return true;
+  }
+
+  return {
+    url: `${opts.tls ? 'wss' : 'ws'}://${listenName}`,
+    port,
+    close,
+    drain,
+    reloadTls: (material) => (http as Server & { setSecureContext?: (o: TlsMaterial) => void }).setSecureContext?.(material),
+    counts: liveCounts,
+    sessions,
+    end,
+  };
 }

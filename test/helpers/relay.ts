@@ -2,11 +2,14 @@
 // spawnRelay runs the built CLI (bin/rso.js -> dist/), so run `npx tsc -p tsconfig.build.json`
 // (or `npm test`, which builds first) before these tests.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
+import type { SessionNumber } from '../../src/crypto/code.js';
+import { joinSession, openSession, type SecureSession } from '../../src/client/session.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const bin = join(root, 'bin', 'rso.js');
@@ -18,13 +21,19 @@ export interface SpawnedRelay {
   /** Every stdout line after the listening line, as printed. */
   logs: string[];
   dataDir: string;
-  /** SIGTERM, then the exit status (null if killed by a signal). */
+  /** SIGTERM (a drain: 0 s unless the test gave --drain-timeout), then the exit status (null if killed by a signal). */
   stop(): Promise<number | null>;
+  /** Resolves with the exit status once the process has exited, however. */
+  exited: Promise<number | null>;
+  /** What the relay wrote to stderr so far. */
+  stderr(): string;
 }
 
 export async function spawnRelay(args: string[] = [], opts: { env?: NodeJS.ProcessEnv; dataDir?: string } = {}): Promise<SpawnedRelay> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'rso-relay-'));
-  const proc = spawn(process.execPath, [bin, 'relay', '--listen', '127.0.0.1:0', '--data', dataDir, '--log-format', 'json', ...args], {
+  // --drain-timeout 0 so that a teardown does not wait for sessions a test left open; a test
+  // about draining passes its own (the last one given wins).
+  const proc = spawn(process.execPath, [bin, 'relay', '--listen', '127.0.0.1:0', '--data', dataDir, '--log-format', 'json', '--drain-timeout', '0', ...args], {
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -49,7 +58,7 @@ export async function spawnRelay(args: string[] = [], opts: { env?: NodeJS.Proce
     });
     void exited.then((code) => reject(new Error(`relay exited with ${code} before listening: ${stderr}`)));
   });
-  const m = /^relay listening on (ws:\/\/127\.0\.0\.1:(\d+))$/.exec(first);
+  const m = /^relay listening on (wss?:\/\/127\.0\.0\.1:(\d+))$/.exec(first);
   if (!m) {
     proc.kill('SIGKILL');
     throw new Error(`unexpected first line from relay: ${first}`);
@@ -60,6 +69,8 @@ export async function spawnRelay(args: string[] = [], opts: { env?: NodeJS.Proce
     proc,
     logs,
     dataDir,
+    exited,
+    stderr: () => stderr,
     async stop() {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
       return exited;
@@ -221,4 +232,65 @@ export function rssOf(pid: number): number | null {
 
 export function logEvents(logs: string[]): Json[] {
   return logs.map((l) => JSON.parse(l) as Json).map((o) => ({ ...o, type: String(o.event) }));
+}
+
+/** A test CA and a server certificate for 127.0.0.1 and localhost, made with openssl. */
+export interface TestCerts {
+  dir: string;
+  caFile: string;
+  ca: string;
+  certFile: string;
+  keyFile: string;
+}
+
+export function makeCerts(dir: string = mkdtempSync(join(tmpdir(), 'rso-certs-')), name = 'server'): TestCerts {
+  const run = (args: string[]): void => {
+    const r = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr}`);
+  };
+  const caFile = join(dir, 'ca.pem');
+  if (!existsSync(caFile)) {
+    run(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=rso test CA']);
+  }
+  writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n');
+  run(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`]);
+  run(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', '-extfile', 'san.ext']);
+  return { dir, caFile, ca: readFileSync(caFile, 'utf8'), certFile: join(dir, `${name}.pem`), keyFile: join(dir, `${name}.key`) };
+}
+
+/** Whether a command exists on this machine (for skips with a reason). */
+export function hasCommand(cmd: string, args: string[] = ['--version']): boolean {
+  return spawnSync(cmd, args).error === undefined;
+}
+
+/** Real client sessions (src/client) paired through the relay(s), with an optional extra CA. */
+export async function pairClients(opts: { openerUrl: string; joinerUrl?: string; openerRole: 'agent' | 'customer'; token?: string; ca?: string }): Promise<{ opener: SecureSession; joiner: SecureSession; nameplate: string }> {
+  const joinerRole = opts.openerRole === 'agent' ? 'customer' : 'agent';
+  const extra = (role: 'agent' | 'customer') => ({ ...(role === 'agent' && opts.token ? { token: opts.token } : {}), ...(opts.ca ? { ca: opts.ca } : {}) });
+  let resolveNumber!: (n: SessionNumber) => void;
+  const numberKnown = new Promise<SessionNumber>((r) => (resolveNumber = r));
+  const openerP = openSession({ relay: opts.openerUrl, role: opts.openerRole, ...extra(opts.openerRole), onOpened: (n) => resolveNumber(n) });
+  const number = await Promise.race([numberKnown, openerP.then(() => Promise.reject(new Error('opened without a number')))]);
+  const joiner = await joinSession({ relay: opts.joinerUrl ?? opts.openerUrl, role: joinerRole, ...extra(joinerRole), number });
+  return { opener: await openerP, joiner, nameplate: number.nameplate };
+}
+
+/** Sends `count` messages each way through real sessions and checks they arrive intact. */
+export async function exchangeSessions(a: SecureSession, b: SecureSession, count = 5, size = 50_000): Promise<boolean> {
+  const got = (s: SecureSession): Uint8Array[] => {
+    const list: Uint8Array[] = [];
+    s.onMessage((d) => list.push(d));
+    return list;
+  };
+  const atA = got(a);
+  const atB = got(b);
+  const aToB = Array.from({ length: count }, () => randomBytes(size));
+  const bToA = Array.from({ length: count }, () => randomBytes(size));
+  for (let i = 0; i < count; i++) {
+    await a.send(aToB[i]!);
+    await b.send(bToA[i]!);
+  }
+  const deadline = Date.now() + 10_000;
+  while ((atA.length < count || atB.length < count) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  return atB.length === count && atA.length === count && aToB.every((m, i) => Buffer.from(atB[i]!).equals(m)) && bToA.every((m, i) => Buffer.from(atA[i]!).equals(m));
 }
