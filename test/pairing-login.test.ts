@@ -70,6 +70,9 @@ t.test('loadAgentConfig: RSO_RELAY / RSO_TOKEN override the file; problems name 
   const bare = freshHome().env;
   t.same(loadAgentConfig({ ...bare, RSO_RELAY: 'wss://env.example.invalid', RSO_TOKEN: 'e'.repeat(20) }), { relay: 'wss://env.example.invalid', token: 'e'.repeat(20) });
 
+  // A malformed token is caught before any connection, with a sentence instead of a protocol error.
+  t.throws(() => loadAgentConfig({ ...env, RSO_TOKEN: 'x' }), { code: 'RSO_ERR_UNAUTHORIZED', message: /^RSO_TOKEN is not a token/ });
+
   writeFileSync(file, '{"relay": "wss://x", "token": "secret-looking-tok');
   const broken = (() => {
     try {

@@ -6,6 +6,7 @@ import { homedir } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { RsoError } from '../errors.js';
+import { TOKEN_RE } from '../protocol/relay.js';
 
 export interface AgentConfig {
   relay: string;
@@ -123,6 +124,11 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConf
   const token = envToken ?? nonEmpty(stored?.token);
   if (relay === undefined || token === undefined) {
     throw new RsoError('RSO_ERR_NOT_LOGGED_IN', NOT_LOGGED_IN_TEXT, relay === undefined ? 'no relay configured' : 'no token configured');
+  }
+  // Caught here rather than by the relay, whose answer would only be a protocol error.
+  if (!TOKEN_RE.test(token)) {
+    const from = envToken !== undefined ? 'RSO_TOKEN' : 'The stored token';
+    throw new RsoError('RSO_ERR_UNAUTHORIZED', `${from} is not a token a relay issues: run \`rso login --relay URL --token TOKEN\` with the token exactly as your relay admin gave it.`, 'malformed token');
   }
   return { relay, token };
 }

@@ -38,7 +38,8 @@ export type ServerMessage =
   | { type: 'bye' };
 
 export const NAMEPLATE_RE = /^[0-9]{3,6}$/;
-const TOKEN_RE = /^[A-Za-z0-9_-]{16,128}$/;
+/** The shape of an agent token as the relay issues it; hello accepts exactly this. */
+export const TOKEN_RE = /^[A-Za-z0-9_-]{16,128}$/;
 const SID_RE = /^[A-Za-z0-9_-]{22}$/; // 16 bytes, base64url without padding
 const ID_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 const PEER_LEFT_REASONS: readonly PeerLeftReason[] = ['closed', 'wrong-code', 'ended', 'timeout', 'shutdown'];
