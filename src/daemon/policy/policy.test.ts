@@ -1,6 +1,7 @@
 import t from 'tap';
 import type { InputEvent } from '../../protocol/app.js';
-import { INITIAL_POLICY, PolicyError, decide, step, type DecideContext, type Policy } from './policy.js';
+import { INITIAL_POLICY, PolicyError, admit, decide, step, type DecideContext, type Policy } from './policy.js';
+import { fullBucket } from './rate.js';
 
 const everywhere: DecideContext = { pointInShared: () => true, focusShared: () => true };
 const nowhere: DecideContext = { pointInShared: () => false, focusShared: () => false };
@@ -52,4 +53,26 @@ t.test('pause blocks input; stop-sharing and reset also drop control', async (t)
   t.same(decide(p, click, everywhere), { allow: true });
   t.equal(step(p, { type: 'stop-sharing' }).control, false);
   t.same(step(p, { type: 'reset' }), INITIAL_POLICY);
+});
+
+t.test('the gate: policy first, then the rate limit; denied events cost nothing', async (t) => {
+  const limit = { capacity: 3, perSecond: 1 };
+  const viewOnly = step(INITIAL_POLICY, { type: 'share-screen' });
+  let bucket = fullBucket(limit, 0);
+  for (let i = 0; i < 10; i++) {
+    const r = admit(viewOnly, bucket, click, everywhere, 0, limit);
+    t.same(r.decision, { allow: false, reason: 'view-only' });
+    bucket = r.bucket;
+  }
+  t.equal(bucket.tokens, 3, 'view-only denials took no tokens');
+  const on = step(viewOnly, { type: 'grant-control' });
+  const got = [];
+  for (let i = 0; i < 5; i++) {
+    const r = admit(on, bucket, click, everywhere, 0, limit);
+    bucket = r.bucket;
+    got.push(r.decision.allow ? 'ok' : r.decision.reason);
+  }
+  t.same(got, ['ok', 'ok', 'ok', 'rate-limited', 'rate-limited'], 'a flood is cut');
+  t.same(admit(on, bucket, { t: 'key', key: 'F12', down: true, mods: [] }, everywhere, 0, limit).decision, { allow: false, reason: 'reserved-key' });
+  t.same(admit(on, bucket, click, everywhere, 1000, limit).decision, { allow: true }, 'refilled after a second');
 });

@@ -3,6 +3,8 @@
 // about every input event before anything is injected. Nothing else in the daemon keeps
 // permissions, so there is exactly one place to read to know what the agent may do.
 import type { InputEvent } from '../../protocol/app.js';
+import { RESERVED_KEY } from '../../protocol/keys.js';
+import { INPUT_RATE, costOf, take, type Bucket, type RateLimit } from './rate.js';
 
 export type View = { kind: 'none' } | { kind: 'screen' } | { kind: 'apps'; apps: readonly string[] };
 
@@ -56,7 +58,7 @@ export function step(policy: Policy, action: PolicyAction): Policy {
   }
 }
 
-export type Denial = 'view-only' | 'paused' | 'not-shared' | 'reserved-key' | 'outside-shared-area';
+export type Denial = 'view-only' | 'paused' | 'not-shared' | 'reserved-key' | 'outside-shared-area' | 'rate-limited';
 export type Decision = { allow: true } | { allow: false; reason: Denial };
 
 export interface DecideContext {
@@ -67,7 +69,7 @@ export interface DecideContext {
 }
 
 /** Keys the agent can never send: F12 is the customer's way out and must stay theirs. */
-const RESERVED_KEYS = new Set(['F12']);
+const RESERVED_KEYS = new Set([RESERVED_KEY]);
 
 export function decide(policy: Policy, event: InputEvent, ctx: DecideContext): Decision {
   if (!policy.control) return { allow: false, reason: 'view-only' };
@@ -84,4 +86,22 @@ export function decide(policy: Policy, event: InputEvent, ctx: DecideContext): D
     }
   }
   return { allow: true };
+}
+
+/**
+ * The gate every input event passes: the policy first, then the rate limit (a denied event
+ * costs nothing). What is denied is dropped by the caller and counted, never queued.
+ */
+export function admit(
+  policy: Policy,
+  bucket: Bucket,
+  event: InputEvent,
+  ctx: DecideContext,
+  now: number,
+  limit: RateLimit = INPUT_RATE,
+): { decision: Decision; bucket: Bucket } {
+  const decision = decide(policy, event, ctx);
+  if (!decision.allow) return { decision, bucket };
+  const r = take(bucket, limit, now, costOf(event));
+  return r.allow ? { decision, bucket: r.bucket } : { decision: { allow: false, reason: 'rate-limited' }, bucket: r.bucket };
 }
