@@ -27,7 +27,9 @@ export class RelayMetrics {
   private readonly ended: Counter;
 
   constructor(live: () => LiveCounts) {
-    collectDefaultMetrics({ register: this.registry, prefix: 'rso_relay_' });
+    // Standard names (process_cpu_seconds_total, nodejs_heap_size_used_bytes, ...), as
+    // dashboards expect them.
+    collectDefaultMetrics({ register: this.registry });
     const gauge = (name: string, help: string, pick: (c: LiveCounts) => number): void => {
       new Gauge({
         name,

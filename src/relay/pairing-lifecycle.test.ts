@@ -145,13 +145,13 @@ t.test('audit: every other ending yields exactly one ended line', async (t) => {
   }
 });
 
-t.test('admin end: both sides hear peer-left ended and are closed; the number is not reused at once', async (t) => {
+t.test('admin end: both sides hear the relay bye and are closed; the number is not reused at once', async (t) => {
   const h = new Harness();
   const np = h.established(1, 2);
   t.match(listSessions(h.state), [{ id: 's1', nameplate: np, phase: 'established', openedBy: 'agent', agent: 'anna', verified: true, agentConn: 1, customerConn: 2 }]);
   h.ev({ type: 'end', id: 's1', now: 1 });
-  t.same(h.sent(1), [{ type: 'peer-left', reason: 'ended' }]);
-  t.same(h.sent(2), [{ type: 'peer-left', reason: 'ended' }]);
+  t.same(h.sent(1), [{ type: 'bye' }]);
+  t.same(h.sent(2), [{ type: 'bye' }]);
   t.same(h.closed().sort(), [1, 2]);
   t.ok(h.effects.some((e) => e.type === 'unlink'), 'forwarding stops');
   t.same(listSessions(h.state), []);

@@ -550,7 +550,7 @@ function sidesOf(tx: Tx, plate: Plate, joiner: ConnId | null): { agentConn: Conn
   return plate.openerRole === 'agent' ? { agentConn: plate.opener, customerConn: joiner } : { agentConn: joiner, customerConn: plate.opener };
 }
 
-/** `rso relay end ID`: both sides hear `peer-left ended` and are closed. */
+/** `rso relay end ID`: both sides hear the relay's `bye` and are closed. */
 function onAdminEnd(tx: Tx, id: string): void {
   const plate = [...tx.plates.values()].find((p) => p.id === id);
   if (!plate) throw new RsoError('RSO_ERR_INTERNAL', undefined, `pairing: admin end of unknown session ${id}`);
@@ -564,7 +564,8 @@ function onAdminEnd(tx: Tx, id: string): void {
     const c = tx.conn(conn);
     if (c.phase === 'closing') continue;
     tx.setConn({ ...c, nameplate: undefined });
-    tx.send(conn, { type: 'peer-left', reason: 'ended' });
+    // The relay's own bye: clients report "the relay ended the session", not that the peer left.
+    tx.send(conn, { type: 'bye' });
     tx.close(conn);
   }
 }

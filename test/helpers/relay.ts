@@ -21,7 +21,7 @@ export interface SpawnedRelay {
   /** Every stdout line after the listening line, as printed. */
   logs: string[];
   dataDir: string;
-  /** SIGTERM (a drain: 0 s unless the test gave --drain-timeout), then the exit status (null if killed by a signal). */
+  /** SIGTERM (a drain: 0 s unless the test gave a drain timeout), then the exit status (null if killed by a signal). */
   stop(): Promise<number | null>;
   /** Resolves with the exit status once the process has exited, however. */
   exited: Promise<number | null>;
@@ -31,10 +31,10 @@ export interface SpawnedRelay {
 
 export async function spawnRelay(args: string[] = [], opts: { env?: NodeJS.ProcessEnv; dataDir?: string } = {}): Promise<SpawnedRelay> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'rso-relay-'));
-  // --drain-timeout 0 so that a teardown does not wait for sessions a test left open; a test
-  // about draining passes its own (the last one given wins).
-  const proc = spawn(process.execPath, [bin, 'relay', '--listen', '127.0.0.1:0', '--data', dataDir, '--log-format', 'json', '--drain-timeout', '0', ...args], {
-    env: { ...process.env, ...opts.env },
+  // A drain timeout of 0 so that a teardown does not wait for sessions a test left open; a
+  // test about draining passes its own flag or variable.
+  const proc = spawn(process.execPath, [bin, 'relay', '--listen', '127.0.0.1:0', '--data', dataDir, '--log-format', 'json', ...args], {
+    env: { ...process.env, RSO_RELAY_DRAIN_TIMEOUT: '0', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];
@@ -264,7 +264,7 @@ export function hasCommand(cmd: string, args: string[] = ['--version']): boolean
 }
 
 /** Real client sessions (src/client) paired through the relay(s), with an optional extra CA. */
-export async function pairClients(opts: { openerUrl: string; joinerUrl?: string; openerRole: 'agent' | 'customer'; token?: string; ca?: string }): Promise<{ opener: SecureSession; joiner: SecureSession; nameplate: string }> {
+export async function pairClients(opts: { openerUrl: string; joinerUrl?: string; openerRole: 'agent' | 'customer'; token?: string; ca?: string }): Promise<{ opener: SecureSession; joiner: SecureSession; nameplate: string; number: SessionNumber }> {
   const joinerRole = opts.openerRole === 'agent' ? 'customer' : 'agent';
   const extra = (role: 'agent' | 'customer') => ({ ...(role === 'agent' && opts.token ? { token: opts.token } : {}), ...(opts.ca ? { ca: opts.ca } : {}) });
   let resolveNumber!: (n: SessionNumber) => void;
@@ -272,7 +272,7 @@ export async function pairClients(opts: { openerUrl: string; joinerUrl?: string;
   const openerP = openSession({ relay: opts.openerUrl, role: opts.openerRole, ...extra(opts.openerRole), onOpened: (n) => resolveNumber(n) });
   const number = await Promise.race([numberKnown, openerP.then(() => Promise.reject(new Error('opened without a number')))]);
   const joiner = await joinSession({ relay: opts.joinerUrl ?? opts.openerUrl, role: joinerRole, ...extra(joinerRole), number });
-  return { opener: await openerP, joiner, nameplate: number.nameplate };
+  return { opener: await openerP, joiner, nameplate: number.nameplate, number };
 }
 
 /** Sends `count` messages each way through real sessions and checks they arrive intact. */
@@ -293,4 +293,15 @@ export async function exchangeSessions(a: SecureSession, b: SecureSession, count
   const deadline = Date.now() + 10_000;
   while ((atA.length < count || atB.length < count) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   return atB.length === count && atA.length === count && aToB.every((m, i) => Buffer.from(atB[i]!).equals(m)) && bToA.every((m, i) => Buffer.from(atA[i]!).equals(m));
+}
+
+/** Waits until the relay has logged `event` and returns that line, parsed. */
+export async function waitLog(relay: SpawnedRelay, event: string, timeoutMs = 10_000): Promise<Json> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = logEvents(relay.logs).find((e) => e.event === event);
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error(`relay did not log ${event} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
