@@ -1,5 +1,5 @@
 // The engineer's side of a session as the customer's daemon sees it: pause stops the picture,
-// input is never injected (view only: dropped and counted), a view request is a prompt that
+// input is never injected without control (view only: dropped and counted), a view request is a prompt that
 // defaults to No, and when the engineer ends the session the customer is told and the daemon
 // exits 0 with its display connection gone. Also: Ctrl-C while waiting for the engineer.
 import t from 'tap';
@@ -44,7 +44,8 @@ t.test('pause, dropped input, a refused request, then the engineer ends the sess
 
   await agent.send({ type: 'input', events: [{ t: 'key', key: 'a', down: true, mods: [] }, { t: 'move', x: 5, y: 5 }] });
   await agent.send({ type: 'request', what: 'control' });
-  await pane.waitText(/view only: refused/);
+  await pane.waitText(/Allow\? \(y\/N\)/);
+  pane.keys('Enter');
   await agent.waitFor(() => agent.last('answer')?.request === 'control', 5000, 'control answer');
   t.same(agent.last('answer'), { type: 'answer', request: 'control', granted: false });
   await new Promise((r) => setTimeout(r, 300));

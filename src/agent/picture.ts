@@ -117,6 +117,15 @@ export class Picture {
     return out + (this.hasFrame ? this.repaintAll() : '');
   }
 
+  /**
+   * Where the frame is on the terminal, for mapping mouse reports (input/pointer.ts);
+   * undefined while nothing is drawn.
+   */
+  geometry(): { kind: GraphicsKind; placement: Placement; frame: { width: number; height: number } } | undefined {
+    if (!this.visible || !this.hasFrame || this.placement === undefined) return undefined;
+    return { kind: this.renderer.kind, placement: this.placement, frame: { width: this.fb.width, height: this.fb.height } };
+  }
+
   /** Bytes that remove every trace of the picture (kitty images live outside the text cells). */
   cleanup(): string {
     return this.placement ? this.renderer.clear(this.placement) : this.renderer.kind === 'kitty' ? this.renderer.clear(fitPlacement('kitty', this.area, 1, 1)) : '';

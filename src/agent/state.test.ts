@@ -146,3 +146,44 @@ t.test('after the end nothing changes', async (t) => {
   t.equal(step(ended, { type: 'key', key: 'view', now: 40 }).state, ended);
   t.same(step(ended, { type: 'layout', width: 1, height: 1, now: 40 }).effects, []);
 });
+
+t.test('control: c asks, input goes out only while granted, a revoke says who did it', async (t) => {
+  const key = (k: 'control' | 'view'): ViewerEvent => ({ type: 'key', key: k, now: 30 });
+  const stateMsg = (control: boolean): ViewerEvent => ({ type: 'message', msg: { type: 'state', view: { kind: 'screen' }, control, paused: false }, bytes: 60, now: 40 });
+  const typed: ViewerEvent = { type: 'input', events: [{ t: 'text', text: 'hi' }] };
+
+  let r = run('open', [...connected, key('control')]);
+  t.same(r.effects, [], 'nothing shared: no request');
+  t.match(r.state.notice?.text, /ask to view first/);
+
+  r = run('open', [...connected, shareScreen, typed]);
+  t.same(r.effects, [], 'view only: input is not sent');
+  r = run('open', [...connected, shareScreen, key('control')]);
+  t.same(r.effects, [{ type: 'send', msg: { type: 'request', what: 'control' } }]);
+  t.equal(r.state.pendingRequest, 'control');
+  t.same(run('open', [...connected, shareScreen, key('control'), key('control')]).effects, [], 'no second request while waiting');
+
+  const granted = [...connected, shareScreen, key('control'), { type: 'message', msg: { type: 'answer', request: 'control', granted: true }, bytes: 40, now: 35 } as ViewerEvent, stateMsg(true)];
+  r = run('open', granted);
+  t.equal(r.state.control, true);
+  t.equal(r.state.pendingRequest, undefined);
+  r = run('open', [...granted, typed]);
+  t.same(r.effects, [{ type: 'send', msg: { type: 'input', events: [{ t: 'text', text: 'hi' }] } }], 'granted: input is sent');
+  const many: ViewerEvent = { type: 'input', events: Array.from({ length: 130 }, () => ({ t: 'move' as const, x: 1, y: 1 })) };
+  t.same(run('open', [...granted, many]).effects.map((e) => (e.type === 'send' && e.msg.type === 'input' ? e.msg.events.length : 0)), [64, 64, 2], 'batched to the protocol limit');
+
+  r = run('open', [...granted, key('control'), typed]);
+  t.equal(r.state.handsOff, true, 'c while in control lets go locally');
+  t.same(r.effects, [], 'and nothing is sent');
+  t.same(run('open', [...granted, key('control'), key('control'), typed]).effects.length, 1, 'c again takes it back');
+
+  r = run('open', [...granted, stateMsg(false)]);
+  t.equal(r.state.control, false);
+  t.same(r.state.notice, { level: 'warn', text: 'Control revoked by customer. You are in view-only mode again.' });
+  t.same(run('open', [...granted, stateMsg(false), typed]).effects, [], 'after the revoke nothing is sent');
+
+  const declined = run('open', [...connected, shareScreen, key('control'), { type: 'message', msg: { type: 'answer', request: 'control', granted: false }, bytes: 40, now: 35 }]);
+  t.equal(declined.state.phase, 'connected', 'a refused control request does not end the session');
+  t.match(declined.state.notice?.text, /declined to give you control/);
+  t.equal(initialState('join', 0).control, false, 'a new session starts without control');
+});

@@ -10,7 +10,7 @@
 // Statistics (fps, bandwidth, latency) are kept as short windows of timestamps so a quiet
 // screen shows 0 fps instead of the last busy second's figure.
 import { RsoError } from '../errors.js';
-import type { AgentMessage, CustomerMessage, RequestKind, ViewState } from '../protocol/app.js';
+import type { AgentMessage, CustomerMessage, InputEvent, RequestKind, ViewState } from '../protocol/app.js';
 import type { GraphicsKind } from './graphics/renderer.js';
 
 export type Phase = 'connecting' | 'waiting' | 'connected' | 'ending' | 'ended';
@@ -53,6 +53,13 @@ export interface ViewerState {
   customer: CustomerInfo | undefined;
   view: ViewState;
   control: boolean;
+  /**
+   * The engineer stepped back (Ctrl-] c while in control): the customer's grant stands, but
+   * keys and mouse stay in the viewer until c again.
+   */
+  handsOff: boolean;
+  /** Ctrl-] was pressed: the next key is a viewer command (shown in the footer). */
+  prefix: boolean;
   paused: boolean;
   pendingRequest: RequestKind | undefined;
   graphics: { kind: GraphicsKind; reason: string } | undefined;
@@ -71,7 +78,7 @@ export interface ViewerState {
   readyAt: number | undefined;
 }
 
-export type ViewerKey = 'view' | 'quit' | 'interrupt';
+export type ViewerKey = 'view' | 'quit' | 'interrupt' | 'control';
 
 export type ViewerEvent =
   | { type: 'opened'; number: string; ttlSeconds: number; now: number }
@@ -84,6 +91,10 @@ export type ViewerEvent =
   /** A frame update was received and drawn. */
   | { type: 'frame'; seq: number; bytes: number; now: number }
   | { type: 'key'; key: ViewerKey; now: number }
+  /** The escape prefix was pressed or used up. */
+  | { type: 'prefix'; on: boolean }
+  /** Input for the customer, from the terminal (already in customer screen coordinates). */
+  | { type: 'input'; events: InputEvent[] }
   | { type: 'tick'; now: number }
   /** The session is over (the viewer saw it close, or gave up). */
   | { type: 'ended'; error?: RsoError; now: number };
@@ -113,6 +124,8 @@ export function initialState(mode: Mode, now: number): ViewerState {
     customer: undefined,
     view: { kind: 'none' },
     control: false,
+    handsOff: false,
+    prefix: false,
     paused: false,
     pendingRequest: undefined,
     graphics: undefined,
@@ -133,6 +146,18 @@ export function secondsLeft(s: ViewerState): number | undefined {
   if (s.expiresAt === undefined) return undefined;
   return Math.max(0, Math.ceil((s.expiresAt - s.now) / 1000));
 }
+
+/**
+ * True when the engineer's keys and mouse go to the customer: control granted (as the
+ * customer's last state says), something shared and not paused, and the engineer has not
+ * stepped back. The daemon checks again; this only keeps the viewer from sending in vain.
+ */
+export function isForwarding(s: ViewerState): boolean {
+  return s.phase === 'connected' && s.control && !s.handsOff && !s.paused && s.view.kind !== 'none';
+}
+
+/** Events per `input` message (the protocol's limit). */
+export const MAX_INPUT_BATCH = 64;
 
 /** True when the customer shows something (screen or apps) and has not paused. */
 export function isShared(s: ViewerState): boolean {
@@ -190,7 +215,13 @@ function onMessage(s: ViewerState, msg: CustomerMessage): StepResult {
       const before = s.view.kind;
       const next: ViewerState = { ...s, view: msg.view, control: msg.control, paused: msg.paused };
       if (msg.view.kind !== 'none' && s.pendingRequest === 'view') next.pendingRequest = undefined;
-      if (before !== 'none' && msg.view.kind === 'none') next.notice = { level: 'info', text: 'The customer stopped sharing.' };
+      if (msg.control !== s.control) {
+        // Each grant starts with the engineer's hands on; a revoke says who did it.
+        next.handsOff = false;
+        if (msg.control && s.pendingRequest === 'control') next.pendingRequest = undefined;
+      }
+      if (s.control && !msg.control) next.notice = { level: 'warn', text: 'Control revoked by customer. You are in view-only mode again.' };
+      else if (before !== 'none' && msg.view.kind === 'none') next.notice = { level: 'info', text: 'The customer stopped sharing.' };
       else if (msg.view.kind !== 'none' && (before === 'none' || before !== msg.view.kind)) {
         next.notice = { level: 'info', text: `The customer shares ${describeView(msg.view)}.` };
       }
@@ -200,7 +231,10 @@ function onMessage(s: ViewerState, msg: CustomerMessage): StepResult {
       const pending = s.pendingRequest === msg.request ? undefined : s.pendingRequest;
       const next: ViewerState = { ...s, pendingRequest: pending };
       if (msg.granted) {
-        next.notice = { level: 'info', text: msg.request === 'view' ? 'The customer agreed to show their screen.' : 'The customer gave you control.' };
+        next.notice = {
+          level: 'info',
+          text: msg.request === 'view' ? 'The customer agreed to show their screen.' : 'The customer gave you control. Ctrl-] then q/v/c reaches the viewer; the customer can take control back with F12.',
+        };
         return { state: next, effects: [] };
       }
       if (msg.request === 'view') {
@@ -320,8 +354,37 @@ export function step(s0: ViewerState, e: ViewerEvent): StepResult {
             state: { ...s, pendingRequest: 'view', notice: { level: 'info', text: 'Asked the customer to show their screen…' } },
             effects: [{ type: 'send', msg: { type: 'request', what: 'view' } }],
           };
+        case 'control':
+          if (s.phase !== 'connected') {
+            return { state: { ...s, notice: { level: 'warn', text: 'Not connected yet: wait for the customer to join.' } }, effects: [] };
+          }
+          if (s.control) {
+            // The grant is the customer's to take back; the engineer can only step back locally.
+            const handsOff = !s.handsOff;
+            const text = handsOff ? 'You let go: your keys stay in the viewer. Press c to take control again.' : 'Your keys and mouse go to the customer again.';
+            return { state: { ...s, handsOff, notice: { level: 'info', text } }, effects: [] };
+          }
+          if (s.view.kind === 'none') {
+            return { state: { ...s, notice: { level: 'warn', text: 'The customer shares nothing yet: ask to view first (v).' } }, effects: [] };
+          }
+          if (s.pendingRequest !== undefined) return { state: { ...s, notice: { level: 'info', text: 'Still waiting for the customer to answer.' } }, effects: [] };
+          return {
+            state: { ...s, pendingRequest: 'control', notice: { level: 'info', text: 'Asked the customer for control of their mouse and keyboard…' } },
+            effects: [{ type: 'send', msg: { type: 'request', what: 'control' } }],
+          };
       }
       break;
+
+    case 'prefix':
+      return { state: { ...s, prefix: e.on }, effects: [] };
+
+    case 'input': {
+      // Without control nothing leaves the viewer: the customer's daemon would drop it anyway.
+      if (!isForwarding(s) || e.events.length === 0) return { state: s, effects: [] };
+      const effects: ViewerEffect[] = [];
+      for (let i = 0; i < e.events.length; i += MAX_INPUT_BATCH) effects.push({ type: 'send', msg: { type: 'input', events: e.events.slice(i, i + MAX_INPUT_BATCH) } });
+      return { state: s, effects };
+    }
 
     case 'tick': {
       const left = secondsLeft(s);

@@ -1,13 +1,9 @@
 import t from 'tap';
-import { cellFromSixelGeometry, keyOf } from './terminal.js';
+import { INPUT_QUERIES, cellFromSixelGeometry } from './terminal.js';
 
-t.test('keys', async (t) => {
-  t.equal(keyOf('v'), 'view');
-  t.equal(keyOf('V'), 'view');
-  t.equal(keyOf('q'), 'quit');
-  t.equal(keyOf('\x03'), 'interrupt');
-  t.equal(keyOf('x'), undefined);
-  t.equal(keyOf('\x1b'), undefined);
+// Keys are parsed and routed in ./input (parse.test.ts, route.test.ts).
+t.test('the input queries ask for kitty keyboard flags and pixel mouse support', async (t) => {
+  t.equal(INPUT_QUERIES, '\x1b[?u\x1b[?1016$p');
 });
 
 t.test('cell size from the sixel geometry (xterm refuses CSI 16 t)', async (t) => {

@@ -8,8 +8,21 @@
 import { writeSync } from 'node:fs';
 import { RsoError } from '../errors.js';
 import { ReplyParser, capsFromReplies, queries, type GraphicsCaps, type Reply } from './graphics/detect.js';
+import { InputParser, type TermInput } from './input/parse.js';
 
-export type Key = 'view' | 'quit' | 'interrupt';
+// Input modes for remote control, on only while the engineer's input goes to the customer (so
+// the terminal's own selection and scrolling work the rest of the time):
+// 1000 button press/release, 1002 motion while a button is held (drags), 1006 SGR reports
+// (no 223-column limit), 1016 the same in pixels where the terminal has it. Kitty keyboard
+// protocol flags 1|2 (disambiguate, report press/repeat/release), pushed and popped so the
+// terminal's previous flags come back.
+const MOUSE_ON = '\x1b[?1000h\x1b[?1002h\x1b[?1006h';
+const MOUSE_OFF = '\x1b[?1016l\x1b[?1006l\x1b[?1002l\x1b[?1000l';
+const PIXEL_MOUSE_ON = '\x1b[?1016h';
+const KITTY_KBD_PUSH = '\x1b[>3u';
+const KITTY_KBD_POP = '\x1b[<u';
+/** Ask for the kitty keyboard flags (CSI ? u) and whether mode 1016 exists (DECRQM). */
+export const INPUT_QUERIES = '\x1b[?u\x1b[?1016$p';
 
 // 1049: alternate screen with the cursor saved (and restored on leave). 25: cursor visibility.
 const ENTER = '\x1b[?1049h\x1b[H\x1b[2J\x1b[?25l';
@@ -47,7 +60,12 @@ export class Terminal {
   private readonly parser = new ReplyParser();
   private readonly replies: Reply[] = [];
   private replyWaiters: Array<() => void> = [];
-  private keyListener: ((k: Key) => void) | undefined;
+  private inputListener: ((t: TermInput) => void) | undefined;
+  private readonly inputParser = new InputParser();
+  /** Learnt from the replies to INPUT_QUERIES. */
+  private kittyKeyboard = false;
+  private pixelMouse = false;
+  private controlModes = false;
   private resizeListener: (() => void) | undefined;
   private escTimer: NodeJS.Timeout | undefined;
   private started = false;
@@ -109,7 +127,8 @@ export class Terminal {
    * nothing. Replies arriving later are still filtered out of the key input.
    */
   async detect(opts: { tmux: boolean; timeoutMs: number }): Promise<GraphicsCaps> {
-    this.write(queries({ tmux: opts.tmux }));
+    // The input queries go first: their answers arrive before the DA1 that ends the wait.
+    this.write(INPUT_QUERIES + queries({ tmux: opts.tmux }));
     const deadline = Date.now() + opts.timeoutMs;
     while (!capsFromReplies(this.replies).complete && Date.now() < deadline) {
       await new Promise<void>((resolve) => {
@@ -142,8 +161,25 @@ export class Terminal {
     };
   }
 
-  onKey(cb: (k: Key) => void): void {
-    this.keyListener = cb;
+  /** Keys, text and mouse reports, parsed (src/agent/input/parse.ts). */
+  onInput(cb: (t: TermInput) => void): void {
+    this.inputListener = cb;
+  }
+
+  /** Mouse reports are in pixels (mode 1016 on). */
+  get pixelReports(): boolean {
+    return this.controlModes && this.pixelMouse;
+  }
+
+  /**
+   * Mouse reporting and the kitty keyboard protocol on (the engineer's input goes to the
+   * customer) or off. Idempotent; restore() turns them off too.
+   */
+  setControlModes(on: boolean): void {
+    if (on === this.controlModes || this.restored) return;
+    this.controlModes = on;
+    if (on) this.write(MOUSE_ON + (this.pixelMouse ? PIXEL_MOUSE_ON : '') + (this.kittyKeyboard ? KITTY_KBD_PUSH : ''));
+    else this.write((this.kittyKeyboard ? KITTY_KBD_POP : '') + MOUSE_OFF);
   }
 
   onResizeEvent(cb: () => void): void {
@@ -178,6 +214,7 @@ export class Terminal {
     this.restored = true;
     if (this.escTimer !== undefined) clearTimeout(this.escTimer);
     let bytes = END_SYNC;
+    if (this.controlModes) bytes += (this.kittyKeyboard ? KITTY_KBD_POP : '') + MOUSE_OFF;
     if (this.onScreen) {
       try {
         bytes += this.cleanup?.() ?? '';
@@ -213,10 +250,11 @@ export class Terminal {
     }
     const { replies, passthrough } = this.parser.feed(chunk);
     this.take(replies, passthrough);
-    if (this.parser.holding) {
+    if (this.parser.holding || this.inputParser.holding) {
       this.escTimer = setTimeout(() => {
         this.escTimer = undefined;
         this.take([], this.parser.flush());
+        for (const t of this.inputParser.flush()) this.deliver(t);
       }, ESC_FLUSH_MS);
     }
   }
@@ -232,10 +270,17 @@ export class Terminal {
       }
     }
     if (replies.length > 0) for (const w of this.replyWaiters.splice(0)) w();
-    for (const ch of keys) {
-      const key = keyOf(ch);
-      if (key) this.keyListener?.(key);
-    }
+    if (keys === '') return;
+    for (const t of this.inputParser.feed(keys)) this.deliver(t);
+  }
+
+  private deliver(t: TermInput): void {
+    // Replies to INPUT_QUERIES are capabilities, not input.
+    if (t.kind === 'kbd-flags') this.kittyKeyboard = true;
+    else if (t.kind === 'mode-report') {
+      // DECRQM: 1 set, 2 reset (both mean the mode exists); 0 unknown, 4 permanently reset.
+      if (t.mode === 1016) this.pixelMouse = t.value === 1 || t.value === 2;
+    } else this.inputListener?.(t);
   }
 }
 
@@ -256,20 +301,4 @@ export function cellFromSixelGeometry(replies: readonly Reply[], cols: number, r
     if (width >= 4 && width <= 64 && height >= 8 && height <= 128) return { width, height };
   }
   return undefined;
-}
-
-/** The viewer's keys; everything else is ignored (there is no control yet). */
-export function keyOf(ch: string): Key | undefined {
-  switch (ch) {
-    case 'v':
-    case 'V':
-      return 'view';
-    case 'q':
-    case 'Q':
-      return 'quit';
-    case '\x03':
-      return 'interrupt';
-    default:
-      return undefined;
-  }
 }

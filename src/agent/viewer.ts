@@ -10,7 +10,9 @@ import { encodeJson, parseFromCustomer } from '../protocol/app.js';
 import { chooseGraphics, type GraphicsChoice, type GraphicsOption } from './graphics/detect.js';
 import { Chrome } from './chrome.js';
 import { Picture, createRenderer, type Area } from './picture.js';
-import { initialState, isShared, step, type ViewerEffect, type ViewerEvent, type ViewerState } from './state.js';
+import { initialState, isForwarding, isShared, step, type ViewerEffect, type ViewerEvent, type ViewerState } from './state.js';
+import type { TermInput } from './input/parse.js';
+import { INITIAL_ROUTE, route, type RouteState } from './input/route.js';
 import { BEGIN_SYNC, END_SYNC, Terminal, type TerminalIO } from './terminal.js';
 import { pictureArea } from './ui/layout.js';
 
@@ -61,6 +63,7 @@ class Viewer {
   private chromeTimer: NodeJS.Timeout | undefined;
   private resizeTimer: NodeJS.Timeout | undefined;
   private lastChrome = 0;
+  private routeState: RouteState = INITIAL_ROUTE;
 
   constructor(opts: ViewerOptions) {
     this.opts = opts;
@@ -121,7 +124,7 @@ class Viewer {
     this.takingOver = (async () => {
       const env = this.opts.env ?? process.env;
       this.terminal.start();
-      this.terminal.onKey((key) => this.dispatch({ type: 'key', key, now: Date.now() }));
+      this.terminal.onInput((t) => this.onTermInput(t));
       this.terminal.onResizeEvent(() => this.scheduleResize());
       this.terminal.setCleanup(() => this.picture?.cleanup() ?? '');
       const inTmux = Boolean(env['TMUX']);
@@ -136,6 +139,23 @@ class Viewer {
       this.tickTimer = setInterval(() => this.dispatch({ type: 'tick', now: Date.now() }), 1000);
       this.paintChrome();
     })().catch((err: unknown) => this.fail(toRsoError(err)));
+  }
+
+  /** A key, text or mouse report from the terminal: the router says whose it is. */
+  private onTermInput(input: TermInput): void {
+    if (this.finished) return;
+    const geo = this.picture?.geometry();
+    const screen = this.state.customer?.screen;
+    const r = route(this.routeState, input, {
+      forwarding: isForwarding(this.state),
+      geometry: geo && screen ? { ...geo, screen } : undefined,
+      pixels: this.terminal.pixelReports,
+    });
+    const prefixChanged = r.state.prefix !== this.routeState.prefix;
+    this.routeState = r.state;
+    if (prefixChanged) this.dispatch({ type: 'prefix', on: r.state.prefix });
+    if (r.events.length > 0) this.dispatch({ type: 'input', events: r.events });
+    for (const key of r.commands) this.dispatch({ type: 'key', key, now: Date.now() });
   }
 
   private area(): Area {
@@ -174,6 +194,8 @@ class Viewer {
   /** The picture shows exactly while the customer shares; the chrome owns the area otherwise. */
   private syncPicture(): void {
     if (!this.live || this.picture === undefined) return;
+    // Mouse reporting and the kitty keyboard protocol exactly while input goes to the customer.
+    this.terminal.setControlModes(isForwarding(this.state));
     const want = isShared(this.state) && !this.state.paused;
     if (want === this.picture.shown) return;
     if (want) {

@@ -15,7 +15,13 @@ import { encodeFrame, encodeJson, parseFromAgent, type AgentMessage, type Custom
 import type { Rect } from '../codec/framebuffer.js';
 import { openCapture, type CaptureBackend } from './capture/backend.js';
 import { XConn } from './capture/xconn.js';
-import { decide, INITIAL_POLICY, step as policyStep, type Policy, type PolicyAction } from './policy/policy.js';
+import { admit, INITIAL_POLICY, step as policyStep, type DecideContext, type Policy, type PolicyAction } from './policy/policy.js';
+import { INPUT_RATE, fullBucket, type Bucket } from './policy/rate.js';
+import type { InputEvent } from '../protocol/app.js';
+import type { Injector } from './input/injector.js';
+import { openRobotInjector } from './input/robot.js';
+import { armF12, type Hotkey } from './hotkey/f12.js';
+import { listWindows } from './windows/list.js';
 import { INITIAL_FRAMES, step as framesStep, FramesError, type FramesEffect, type FramesEvent, type FramesState } from './frames.js';
 import { FramePipeline } from './frame-pipeline.js';
 import { appKeyOf, readShared, type ShareTarget } from './shared-capture.js';
@@ -81,6 +87,12 @@ class ShareBoss {
   private resolveDone!: (o: ShareOutcome) => void;
   private readonly done = new Promise<ShareOutcome>((r) => (this.resolveDone = r));
   private droppedInputs = 0;
+  private injectedInputs = 0;
+  private injector: Injector | null = null;
+  private hotkey: Hotkey | null = null;
+  private bucket: Bucket = fullBucket(INPUT_RATE, Date.now());
+  /** Input messages are handled one after the other, in arrival order (see onInput). */
+  private inputChain: Promise<void> = Promise.resolve();
   private readonly signalHandlers: Array<[NodeJS.Signals, () => void]> = [];
 
   constructor(private readonly opts: ShareOptions) {
@@ -159,16 +171,11 @@ class ShareBoss {
       case 'request':
         this.dispatch({ type: 'request', what: msg.what });
         return;
-      case 'input':
-        // Every event passes the policy; with control off (this version) each one is denied,
-        // dropped here and counted. Nothing is injected.
-        for (const event of msg.events) {
-          const d = decide(this.policy, event, { pointInShared: () => false, focusShared: () => false });
-          // No injector exists yet (remote-control issue): an allowed event would be dropped too.
-          if (!d.allow) this.droppedInputs++;
-        }
-        this.debug('input-dropped', { total: this.droppedInputs });
+      case 'input': {
+        const events = msg.events;
+        this.inputChain = this.inputChain.then(() => this.onInput(events)).catch((err: unknown) => void this.fail(toRsoError(err)));
         return;
+      }
       case 'chat':
         this.dispatch({ type: 'notice', text: `Engineer: ${msg.text}` });
         return;
@@ -229,6 +236,12 @@ class ShareBoss {
         case 'resume':
           await this.applyPolicy({ type: 'resume' });
           return;
+        case 'grant-control':
+          await this.grantControl();
+          return;
+        case 'revoke-control':
+          this.revokeControl('panel');
+          return;
       }
     } catch (err) {
       await this.fail(toRsoError(err));
@@ -262,14 +275,136 @@ class ShareBoss {
     if (this.finished) return;
     const before = this.policy;
     this.policy = next;
-    const labels = next.view.kind === 'apps' ? next.view.apps.map((k) => this.appNames.get(k)?.label ?? k) : [];
-    this.dispatch({ type: 'policy', policy: next, sharedLabels: labels });
+    // Stopping the share also ends control (policy.ts): nothing may stay pressed.
+    if (before.control && !next.control) this.injector?.releaseAll();
+    this.dispatch({ type: 'policy', policy: next, sharedLabels: this.sharedLabels() });
     this.debug('policy', { view: next.view.kind, paused: next.paused });
     this.sendState();
     const on = next.view.kind !== 'none' && !next.paused;
     const wasOn = before.view.kind !== 'none' && !before.paused;
     if (on && wasOn && JSON.stringify(before.view) !== JSON.stringify(next.view)) this.feedFrames({ type: 'region-changed' });
     else this.feedFrames({ type: 'share', on });
+  }
+
+  private sharedLabels(): string[] {
+    const v = this.policy.view;
+    return v.kind === 'apps' ? v.apps.map((k) => this.appNames.get(k)?.label ?? k) : [];
+  }
+
+  // ---- control -------------------------------------------------------------------------
+
+  /**
+   * The customer pressed y. The way out (F12) is armed before control exists: if no global
+   * hook can be had, control is refused rather than granted without an exit.
+   */
+  private async grantControl(): Promise<void> {
+    const capture = this.capture;
+    if (this.policy.control || this.policy.view.kind === 'none' || !capture) {
+      this.send({ type: 'answer', request: 'control', granted: this.policy.control });
+      return;
+    }
+    try {
+      this.hotkey ??= armF12(this.opts.display !== undefined ? { display: this.opts.display } : {}, () => this.revokeControl('f12'));
+      this.injector ??= openRobotInjector({ ...(this.opts.display !== undefined ? { display: this.opts.display } : {}), origin: { x: capture.area.x, y: capture.area.y } });
+    } catch (err) {
+      const e = toRsoError(err);
+      this.debug('control-unavailable', { code: e.code });
+      this.dispatch({ type: 'notice', text: `${e.message} Control was not given.` });
+      this.send({ type: 'answer', request: 'control', granted: false });
+      return;
+    }
+    this.bucket = fullBucket(INPUT_RATE, Date.now());
+    this.policy = policyStep(this.policy, { type: 'grant-control' });
+    this.debug('control-on', { injector: this.injector.name, hotkey: this.hotkey.name });
+    this.dispatch({ type: 'policy', policy: this.policy, sharedLabels: this.sharedLabels() });
+    this.send({ type: 'answer', request: 'control', granted: true });
+    this.sendState();
+  }
+
+  /**
+   * F12 (from the hook, synchronously) or c in the panel. The policy changes first, before
+   * any network step, so the next event that reaches onInput is already denied; then held keys
+   * are released, and only then are the panel and the engineer told.
+   */
+  private revokeControl(by: 'f12' | 'panel'): void {
+    if (this.finished || !this.policy.control) return;
+    this.policy = policyStep(this.policy, { type: 'revoke-control' });
+    this.injector?.releaseAll();
+    this.debug('control-off', { by, injected: this.injectedInputs });
+    this.dispatch({ type: 'policy', policy: this.policy, sharedLabels: this.sharedLabels() });
+    this.dispatch({ type: 'notice', text: by === 'f12' ? 'You took back control (F12).' : 'You took back control.' });
+    this.sendState();
+  }
+
+  /**
+   * Every event passes the gate (policy, then rate limit) at the moment it would be injected;
+   * what is denied is dropped and counted, never kept for later.
+   */
+  private async onInput(events: InputEvent[]): Promise<void> {
+    if (this.finished) return;
+    const ctx = await this.decideContext(events);
+    if (this.finished) return;
+    let dropped = 0;
+    let injected = 0;
+    const reasons: Record<string, number> = {};
+    for (const event of events) {
+      const gate = admit(this.policy, this.bucket, event, ctx, Date.now());
+      this.bucket = gate.bucket;
+      let reason: string | null = gate.decision.allow ? null : gate.decision.reason;
+      if (reason === null) {
+        if (!this.injector) reason = 'no-injector';
+        else {
+          try {
+            this.injector.inject(event);
+            injected++;
+          } catch (err) {
+            // A key name outside the vocabulary: that event is dropped, the session goes on.
+            reason = toRsoError(err).code === 'RSO_ERR_PROTOCOL' ? 'unknown-key' : 'inject-failed';
+          }
+        }
+      }
+      if (reason !== null) {
+        dropped++;
+        reasons[reason] = (reasons[reason] ?? 0) + 1;
+      }
+    }
+    this.injectedInputs += injected;
+    this.droppedInputs += dropped;
+    if (dropped > 0) this.debug('input-dropped', { total: this.droppedInputs, reasons });
+    if (injected > 0) this.debug('input-injected', { total: this.injectedInputs });
+  }
+
+  /** What decide() needs to know about the desktop for these events (only asked when sharing apps). */
+  private async decideContext(events: readonly InputEvent[]): Promise<DecideContext> {
+    const area = this.capture?.area ?? { x: 0, y: 0 };
+    const region = this.lastRegion === '' ? [] : (JSON.parse(this.lastRegion) as Rect[]);
+    const pointInShared = (x: number, y: number): boolean => {
+      const ax = area.x + x;
+      const ay = area.y + y;
+      return region.some((r) => ax >= r.x && ay >= r.y && ax < r.x + r.w && ay < r.y + r.h);
+    };
+    let focus = false;
+    if (this.policy.control && this.policy.view.kind === 'apps' && events.some((e) => e.t === 'key' || e.t === 'text')) {
+      focus = await this.focusInSharedApp().catch(() => false);
+    }
+    return { pointInShared, focusShared: () => focus };
+  }
+
+  /** Whether the window with keyboard focus is (inside) a window of a shared application. */
+  private async focusInSharedApp(): Promise<boolean> {
+    const conn = this.regionConn ?? (this.regionConn = await XConn.open(this.opts.display));
+    const target = this.target();
+    if (target.kind !== 'apps') return true;
+    const focus = await conn.req<{ focus: number }>('GetInputFocus');
+    const chosen = new Set((await listWindows(conn)).filter((w) => target.isChosen(w)).map((w) => w.id));
+    // Walk up from the focused window: the focus is often a child of the application's window.
+    let wid = focus.focus;
+    for (let depth = 0; depth < 32 && wid > 1 && wid !== conn.root; depth++) {
+      if (chosen.has(wid)) return true;
+      const tree = await conn.req<{ parent: number }>('QueryTree', wid);
+      wid = tree.parent;
+    }
+    return false;
   }
 
   /** Opens the display for reading. Only ever called after the customer chose what to share. */
@@ -438,6 +573,15 @@ class ShareBoss {
     this.clearTimers();
     this.abort.abort(new RsoError('RSO_ERR_PEER_LEFT', 'Cancelled.', 'cancelled by the customer'));
     for (const [sig, h] of this.signalHandlers) process.off(sig, h);
+    // Control ends with the session: a next session starts view only, and nothing stays pressed.
+    this.policy = policyStep(this.policy, { type: 'reset' });
+    try {
+      this.injector?.releaseAll();
+    } catch {
+      // The display may be gone already; nothing can be pressed on a display that is gone.
+    }
+    this.injector?.close();
+    this.hotkey?.close();
     this.offDamage?.();
     const session = this.session;
     if (session) {
@@ -446,7 +590,7 @@ class ShareBoss {
     }
     const capture = this.capture ?? (await this.capturing?.catch(() => null)) ?? null;
     await Promise.all([capture?.close(), this.watcher?.close(), this.regionConn?.close()].map((p) => p?.catch(() => undefined)));
-    this.debug('exit', { droppedInputs: this.droppedInputs });
+    this.debug('exit', { droppedInputs: this.droppedInputs, injectedInputs: this.injectedInputs });
     this.opts.panel.destroy();
   }
 }

@@ -15,7 +15,7 @@ export interface Panel {
 }
 
 /** Keys the reducer understands, named as blessed names them. */
-const KEYS = new Set(['enter', 'escape', 'space', 'up', 'down', 'C-c', 'q', 's', 'a', 'p', 'n', 'j', 'k']);
+const KEYS = new Set(['enter', 'escape', 'space', 'up', 'down', 'C-c', 'q', 's', 'a', 'p', 'n', 'j', 'k', 'y', 'c']);
 
 export function openPanel(opts: { input?: NodeJS.ReadableStream; output?: NodeJS.WritableStream } = {}): Panel {
   // Loaded lazily so that `rso --help` and the other commands never touch the terminal library.

@@ -76,12 +76,20 @@ export function render(state: UiState): string {
     case 'sharing': {
       const v = state.policy.view;
       const what = v.kind === 'screen' ? 'your whole screen' : v.kind === 'apps' ? `only ${state.sharedLabels.map(esc).join(', ') || 'the chosen applications'}` : 'nothing';
+      if (state.policy.control) {
+        // Impossible to miss: someone else moves this mouse and types on this keyboard.
+        lines.push(
+          `{red-bg}{white-fg}{bold} CONTROL ON {/bold}{/white-fg}{/red-bg} {bold}${who(state)} controls your mouse and keyboard.{/bold}`,
+          '{bold}Press F12 (anywhere) or c here to take control back at once.{/bold}',
+          '',
+        );
+      }
       lines.push(
         state.policy.paused ? `{yellow-fg}{bold}PAUSED{/bold}{/yellow-fg}: ${who(state)} sees a frozen picture.` : `{green-fg}{bold}SHARING{/bold}{/green-fg} ${what} with ${who(state)}.`,
         `Shared: ${what}`,
-        'Control: {bold}OFF{/bold} (view only)',
+        state.policy.control ? 'Control: {red-fg}{bold}ON{/bold}{/red-fg}' : 'Control: {bold}OFF{/bold} (view only)',
         '',
-        `{bold}s{/bold}: share whole screen   {bold}a{/bold}: choose applications   {bold}p{/bold}: ${state.policy.paused ? 'resume' : 'pause'}   {bold}q{/bold}: end the session`,
+        `{bold}s{/bold}: share whole screen   {bold}a{/bold}: choose applications   {bold}p{/bold}: ${state.policy.paused ? 'resume' : 'pause'}   ${state.policy.control ? '{bold}c{/bold}/{bold}F12{/bold}: take back control   ' : ''}{bold}q{/bold}: end the session`,
       );
       break;
     }
@@ -89,7 +97,15 @@ export function render(state: UiState): string {
       lines.push(esc(phase.message));
       break;
   }
-  if (state.prompt !== null && phase.name !== 'ended') {
+  if (state.prompt === 'control' && phase.name !== 'ended') {
+    const asker = who(state);
+    lines.push(
+      '',
+      `{yellow-fg}{bold}${asker.charAt(0).toUpperCase()}${asker.slice(1)} asks to control your mouse and keyboard. Allow? (y/N){/bold}{/yellow-fg}`,
+      '{red-fg}Never allow control to someone who called you unexpectedly: real support does not call out of the blue.{/red-fg}',
+      '{bold}y{/bold}: allow (F12 takes it back at any time)   {bold}n{/bold}/{bold}Enter{/bold}: no (default)',
+    );
+  } else if (state.prompt !== null && phase.name !== 'ended') {
     lines.push(
       '',
       `{yellow-fg}{bold}${who(state)} asks to see your screen.{/bold}{/yellow-fg}`,

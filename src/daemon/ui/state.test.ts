@@ -108,8 +108,44 @@ t.test('requests: refused before consent, a prompt defaulting to No after; contr
   t.same(run([key('escape')], r.state).effects, [{ type: 'answer', request: 'view', granted: false }]);
   t.same(run([key('s')], r.state).effects, [{ type: 'answer', request: 'view', granted: true }, { type: 'share-screen' }]);
   r = run([{ type: 'request', what: 'control' }], accepted);
-  t.same(r.effects, [{ type: 'answer', request: 'control', granted: false }]);
-  t.match(render(r.state), 'view only: refused');
+  t.same(r.effects, [{ type: 'answer', request: 'control', granted: false }], 'control while nothing is shared');
+  t.match(render(r.state), 'while nothing is shared: refused');
+});
+
+t.test('control: a y/N prompt with a warning; only y grants; c takes it back', async (t) => {
+  const accepted = run([...paired, key('enter')], start()).state;
+  const sharing = run([{ type: 'policy', policy: policyStep(INITIAL_POLICY, { type: 'share-screen' }), sharedLabels: [] }], accepted).state;
+  const asked = run([{ type: 'request', what: 'control' }], sharing);
+  t.same(asked.effects, [], 'the customer is asked');
+  const text = render(asked.state);
+  t.match(text, 'Anna Schmidt asks to control your mouse and keyboard. Allow? (y/N)');
+  t.match(text, 'Never allow control to someone who called you unexpectedly');
+  for (const k of ['enter', 'n', 'escape']) {
+    const r = run([key(k)], asked.state);
+    t.same(r.effects, [{ type: 'answer', request: 'control', granted: false }], `${k} refuses`);
+    t.equal(r.state.prompt, null);
+  }
+  for (const k of ['s', 'a', 'p', 'c', 'space', 'j']) t.same(run([key(k)], asked.state).effects, [], `${k} neither grants nor refuses`);
+  t.same(run([key('q')], asked.state).effects, [{ type: 'quit' }], 'q still ends');
+  t.same(run([key('y')], asked.state).effects, [{ type: 'grant-control' }], 'y grants');
+  t.same(run([{ type: 'request', what: 'view' }], asked.state).effects, [{ type: 'answer', request: 'view', granted: false }], 'a second request while asking is refused');
+
+  const controlled = run([key('y'), { type: 'policy', policy: policyStep(sharing.policy, { type: 'grant-control' }), sharedLabels: [] }], asked.state).state;
+  const on = render(controlled);
+  t.match(on, 'CONTROL ON');
+  t.match(on, 'Press F12 (anywhere) or c here');
+  t.match(on, 'Control: {red-fg}{bold}ON');
+  t.same(run([key('c')], controlled).effects, [{ type: 'revoke-control' }]);
+  t.same(run([key('c')], sharing).effects, [], 'c does nothing while control is off');
+  t.same(run([{ type: 'request', what: 'control' }], controlled).effects, [{ type: 'answer', request: 'control', granted: true }], 'asking again while on');
+  t.notMatch(render(sharing), 'CONTROL ON');
+});
+
+t.test('an unverified engineer asking for control is "The engineer"', async (t) => {
+  const unverified = { verified: false, relayName: 'relay.example.com' };
+  const s0 = run([{ type: 'opened', number: '1', expiresAt: 0 }, { type: 'paired', peer: unverified, code: '1' }, key('enter')], start()).state;
+  const s1 = run([{ type: 'policy', policy: policyStep(INITIAL_POLICY, { type: 'share-screen' }), sharedLabels: [] }, { type: 'request', what: 'control' }], s0).state;
+  t.match(render(s1), 'The engineer asks to control your mouse and keyboard. Allow? (y/N)');
 });
 
 t.test('impossible transitions throw', async (t) => {

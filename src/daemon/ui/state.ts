@@ -72,6 +72,10 @@ export type UiEffect =
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'answer'; request: RequestKind; granted: boolean }
+  /** The customer pressed y at the control prompt: the boss arms F12, grants, then answers. */
+  | { type: 'grant-control' }
+  /** `c` while control is on. */
+  | { type: 'revoke-control' }
   | { type: 'quit' };
 
 export interface UiStep {
@@ -124,11 +128,15 @@ export function step(state: UiState, action: UiAction): UiStep {
     case 'request':
       // A request before the customer accepted the engineer is not shown: consent comes first.
       if (!isAccepted(state.phase)) return { state, effects: [{ type: 'answer', request: action.what, granted: false }] };
-      if (action.what === 'control') {
-        // Control is not part of this version: say so and refuse, instead of a prompt that cannot grant it.
-        return { state: notice(state, 'The engineer asked to control your computer. This version is view only: refused.'), effects: [{ type: 'answer', request: 'control', granted: false }] };
-      }
       if (state.prompt !== null) return { state, effects: [{ type: 'answer', request: action.what, granted: false }] };
+      if (action.what === 'control') {
+        // Already on: nothing to ask. Nothing shared: control without a picture is blind
+        // clicking, so the customer is told and the request refused.
+        if (state.policy.control) return { state, effects: [{ type: 'answer', request: 'control', granted: true }] };
+        if (state.policy.view.kind === 'none' || phase(state) !== 'sharing') {
+          return { state: notice(state, 'The engineer asked to control your computer while nothing is shared: refused.'), effects: [{ type: 'answer', request: 'control', granted: false }] };
+        }
+      }
       return { state: { ...state, prompt: action.what }, effects: [] };
     case 'notice':
       return { state: notice(state, action.text), effects: [] };
@@ -137,6 +145,10 @@ export function step(state: UiState, action: UiAction): UiStep {
     case 'key':
       return onKey(state, action.key);
   }
+}
+
+function phase(state: UiState): Phase['name'] {
+  return state.phase.name;
 }
 
 function isAccepted(p: Phase): boolean {
@@ -152,6 +164,14 @@ function onKey(state: UiState, key: string): UiStep {
   if (phase.name === 'ended') return { state, effects: [] };
   // Ending is always one key away, whatever is on screen (Ctrl-C, and q outside the picker's typing).
   if (QUIT_KEYS.has(key)) return { state, effects: [{ type: 'quit' }] };
+
+  if (state.prompt === 'control' && isAccepted(phase)) {
+    // Only an explicit y grants control; n, Enter and Esc refuse; anything else is ignored so
+    // that a stray key neither grants nor silently refuses.
+    if (key === 'y') return { state: { ...state, prompt: null }, effects: [{ type: 'grant-control' }] };
+    if (key === 'n' || key === 'enter' || key === 'escape') return { state: { ...state, prompt: null }, effects: [{ type: 'answer', request: 'control', granted: false }] };
+    return { state, effects: [] };
+  }
 
   if (state.prompt !== null && isAccepted(phase)) {
     const what = state.prompt;
@@ -189,6 +209,7 @@ function onKey(state: UiState, key: string): UiStep {
       if (key === 's') return { state, effects: [{ type: 'share-screen' }] };
       if (key === 'a') return { state: { ...state, pickerReturn: 'sharing', phase: { name: 'loading-apps' } }, effects: [{ type: 'list-apps' }] };
       if (key === 'p') return { state, effects: [{ type: state.policy.paused ? 'resume' : 'pause' }] };
+      if (key === 'c' && state.policy.control) return { state, effects: [{ type: 'revoke-control' }] };
       return { state, effects: [] };
   }
 }
