@@ -8,6 +8,7 @@ import { register as registerRelay } from './relay.js';
 import { register as registerLogin } from './login.js';
 import { register as registerConnect } from './connect.js';
 import { register as registerShare } from './share.js';
+import { register as registerDemo } from './demo.js';
 
 export function buildProgram(): Command {
   const program = new Command('rso')
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerLogin(program);
   registerConnect(program);
   registerShare(program);
+  registerDemo(program);
   return program;
 }
 
