@@ -66,6 +66,12 @@ export async function connectCluster(o: ClusterOptions): Promise<Cluster> {
   const timeoutMs = o.timeoutMs ?? 2000;
   const where = redisWhere(o.redisUrl);
   const nodeId = randomBytes(8).toString('hex');
+  let nodeUrl: string | null = null;
+  let key: Buffer | null = null;
+  let held = new Set<string>();
+  let lastRenew = 0;
+  let renewing = false;
+
   const redis = new Redis(o.redisUrl, {
     // Fail at once while Redis is away instead of queueing: a customer waits for no lost cause.
     enableOfflineQueue: false,
@@ -94,12 +100,6 @@ export async function connectCluster(o: ClusterOptions): Promise<Cluster> {
     redis.disconnect();
     throw new RsoError('RSO_ERR_CONFIG', `Could not reach Redis at ${where}; check --redis.`, `redis connect: ${err instanceof Error ? err.message : String(err)}`);
   }
-
-  let nodeUrl: string | null = null;
-  let key: Buffer | null = null;
-  let held = new Set<string>();
-  let lastRenew = 0;
-  let renewing = false;
 
   const busy = (err: unknown): RsoError => new RsoError('RSO_ERR_RELAY_BUSY', STORE_DOWN_TEXT, `redis: ${err instanceof Error ? err.message : String(err)}`);
 

@@ -85,7 +85,8 @@ export function forwardToNode(o: NodeLinkOptions): NodeLink {
   });
   upstream.on('open', () => {
     upstream.send(JSON.stringify(o.hello));
-    upstream.send(o.join);
+    // A Buffer would go out as a binary frame; the join is relay-plane text.
+    upstream.send(o.join.toString('utf8'));
     for (const m of early.splice(0)) toUpstream(m.data, m.isBinary);
   });
   upstream.on('message', (data, isBinary) => {

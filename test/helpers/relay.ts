@@ -305,3 +305,67 @@ export async function waitLog(relay: SpawnedRelay, event: string, timeoutMs = 10
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+export interface TestRedis {
+  url: string;
+  port: number;
+  proc: ChildProcess;
+  /** SIGTERM and wait for the exit. */
+  stop(): Promise<void>;
+  /** A fresh, empty server on the same port (as after a crash without persistence). */
+  restart(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function redisReady(port: number, timeoutMs = 10_000): Promise<void> {
+  const { createConnection } = await import('node:net');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const sock = createConnection({ host: '127.0.0.1', port }, () => sock.write('PING\r\n'));
+      sock.setEncoding('utf8');
+      sock.on('data', (d: string) => (sock.destroy(), resolve(d.startsWith('+PONG'))));
+      sock.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`redis on ${port} not ready`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A real redis-server on a free loopback port, without persistence. */
+export async function startRedis(): Promise<TestRedis> {
+  const port = await freePort();
+  const spawnIt = (): ChildProcess =>
+    spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'], { stdio: 'ignore' });
+  const handle: TestRedis = {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    proc: spawnIt(),
+    async stop() {
+      const p = handle.proc;
+      if (p.exitCode !== null || p.signalCode !== null) return;
+      const gone = new Promise<void>((r) => p.once('exit', () => r()));
+      p.kill('SIGTERM');
+      await gone;
+    },
+    async restart() {
+      await handle.stop();
+      handle.proc = spawnIt();
+      await redisReady(port);
+    },
+  };
+  await redisReady(port);
+  return handle;
+}
