@@ -9,6 +9,8 @@ import { register as registerLogin } from './login.js';
 import { register as registerConnect } from './connect.js';
 import { register as registerShare } from './share.js';
 import { register as registerDemo } from './demo.js';
+import { register as registerCompletion } from './completion.js';
+import { register as registerVersion } from './version-command.js';
 
 export function buildProgram(): Command {
   const program = new Command('rso')
@@ -23,6 +25,8 @@ export function buildProgram(): Command {
   registerConnect(program);
   registerShare(program);
   registerDemo(program);
+  registerVersion(program);
+  registerCompletion(program);
   return program;
 }
 
