@@ -40,7 +40,7 @@ export async function listenWindow(display: string, rect: { x: number; y: number
     async waitFor(cond, timeoutMs, what) {
       const deadline = Date.now() + timeoutMs;
       while (!cond(events)) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for X events: ${what}; got ${events.map((e) => e.name).join(',')}`);
+        if (Date.now() > deadline) throw new Error(`timed out waiting for X events: ${what}; last ${events.slice(-8).map((e) => e.name).join(',')} of ${events.length}`);
         await new Promise<void>((r) => {
           wake = r;
           setTimeout(r, 50);
