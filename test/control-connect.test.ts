@@ -75,12 +75,15 @@ t.test('c in the viewer, y on the customer side, then the viewer types on the cu
   await viewer.waitForText(/Control revoked by customer/);
   t.match((await viewer.waitForText(/VIEW ONLY/))[0], /VIEW ONLY/);
   const size = readFileSync(file).length;
-  viewer.keys('-l', 'zzz');
+  // Typing on for a moment (a q among it) neither reaches the customer nor ends the viewer.
+  viewer.keys('-l', 'zzq');
   await new Promise((r) => setTimeout(r, 500));
   t.equal(readFileSync(file, 'latin1').slice(size).includes('z'), false, 'after F12 the viewer\'s keys stay home');
+  t.match(viewer.text().join('\n'), /VIEW ONLY/, 'a q typed just after the revoke did not end the session');
 
-  // Control again, then end from inside it with the escape prefix.
-  viewer.keys('c');
+  // Control again (the prefix works at once; a plain c after the grace time), then end from
+  // inside it with the escape prefix.
+  viewer.keys('C-]', 'c');
   await share.waitText(/Allow\? \(y\/N\)/);
   share.keys('y');
   await viewer.waitForText(/your keys and mouse go to the customer/);

@@ -2,7 +2,7 @@
 // more event, and what the state and the effects must be afterwards.
 import t from 'tap';
 import { RsoError } from '../errors.js';
-import { initialState, isShared, secondsLeft, step, type Mode, type ViewerEffect, type ViewerEvent, type ViewerState } from './state.js';
+import { CONTROL_GRACE_MS, initialState, isShared, keysNeedPrefix, secondsLeft, step, type Mode, type ViewerEffect, type ViewerEvent, type ViewerState } from './state.js';
 
 function run(mode: Mode, events: ViewerEvent[]): { state: ViewerState; effects: ViewerEffect[] } {
   let state = initialState(mode, 0);
@@ -186,4 +186,16 @@ t.test('control: c asks, input goes out only while granted, a revoke says who di
   t.equal(declined.state.phase, 'connected', 'a refused control request does not end the session');
   t.match(declined.state.notice?.text, /declined to give you control/);
   t.equal(initialState('join', 0).control, false, 'a new session starts without control');
+});
+
+t.test('after losing control, plain keys need the prefix for a while', async (t) => {
+  const stateMsg = (control: boolean, paused: boolean, now: number): ViewerEvent => ({ type: 'message', msg: { type: 'state', view: { kind: 'screen' }, control, paused }, bytes: 60, now });
+  const on = run('open', [...connected, shareScreen, stateMsg(true, false, 40)]).state;
+  t.equal(keysNeedPrefix(on, 50), false, 'forwarding: keys go to the customer');
+  const revoked = run('open', [...connected, shareScreen, stateMsg(true, false, 40), stateMsg(false, false, 1000)]).state;
+  t.equal(keysNeedPrefix(revoked, 1500), true, 'just revoked');
+  t.equal(keysNeedPrefix(revoked, 1000 + CONTROL_GRACE_MS), false, 'later: plain keys are commands again');
+  const paused = run('open', [...connected, shareScreen, stateMsg(true, false, 40), stateMsg(true, true, 100)]).state;
+  t.equal(keysNeedPrefix(paused, 100_000), true, 'paused while in control: as long as it lasts');
+  t.equal(keysNeedPrefix(run('open', [...connected, shareScreen]).state, 50), false, 'never had control');
 });

@@ -60,6 +60,8 @@ export interface ViewerState {
   handsOff: boolean;
   /** Ctrl-] was pressed: the next key is a viewer command (shown in the footer). */
   prefix: boolean;
+  /** When control was last lost (revoked or session paused), ms; see keysNeedPrefix. */
+  controlLostAt: number | undefined;
   paused: boolean;
   pendingRequest: RequestKind | undefined;
   graphics: { kind: GraphicsKind; reason: string } | undefined;
@@ -126,6 +128,7 @@ export function initialState(mode: Mode, now: number): ViewerState {
     control: false,
     handsOff: false,
     prefix: false,
+    controlLostAt: undefined,
     paused: false,
     pendingRequest: undefined,
     graphics: undefined,
@@ -154,6 +157,19 @@ export function secondsLeft(s: ViewerState): number | undefined {
  */
 export function isForwarding(s: ViewerState): boolean {
   return s.phase === 'connected' && s.control && !s.handsOff && !s.paused && s.view.kind !== 'none';
+}
+
+/** How long after losing control plain keys are still taken as typing meant for the customer. */
+export const CONTROL_GRACE_MS = 3000;
+
+/**
+ * True when keys are not going to the customer but the engineer may still be typing for them:
+ * control is granted but paused, or was lost moments ago. Only Ctrl-] commands count then.
+ */
+export function keysNeedPrefix(s: ViewerState, now: number): boolean {
+  if (isForwarding(s)) return false;
+  if (s.control && !s.handsOff) return true;
+  return s.controlLostAt !== undefined && now - s.controlLostAt < CONTROL_GRACE_MS;
 }
 
 /** Events per `input` message (the protocol's limit). */
@@ -220,6 +236,7 @@ function onMessage(s: ViewerState, msg: CustomerMessage): StepResult {
         next.handsOff = false;
         if (msg.control && s.pendingRequest === 'control') next.pendingRequest = undefined;
       }
+      if (isForwarding(s) && !isForwarding(next)) next.controlLostAt = s.now;
       if (s.control && !msg.control) next.notice = { level: 'warn', text: 'Control revoked by customer. You are in view-only mode again.' };
       else if (before !== 'none' && msg.view.kind === 'none') next.notice = { level: 'info', text: 'The customer stopped sharing.' };
       else if (msg.view.kind !== 'none' && (before === 'none' || before !== msg.view.kind)) {

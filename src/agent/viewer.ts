@@ -10,7 +10,7 @@ import { encodeJson, parseFromCustomer } from '../protocol/app.js';
 import { chooseGraphics, type GraphicsChoice, type GraphicsOption } from './graphics/detect.js';
 import { Chrome } from './chrome.js';
 import { Picture, createRenderer, type Area } from './picture.js';
-import { initialState, isForwarding, isShared, step, type ViewerEffect, type ViewerEvent, type ViewerState } from './state.js';
+import { initialState, isForwarding, isShared, keysNeedPrefix, step, type ViewerEffect, type ViewerEvent, type ViewerState } from './state.js';
 import type { TermInput } from './input/parse.js';
 import { INITIAL_ROUTE, route, type RouteState } from './input/route.js';
 import { BEGIN_SYNC, END_SYNC, Terminal, type TerminalIO } from './terminal.js';
@@ -150,6 +150,7 @@ class Viewer {
       forwarding: isForwarding(this.state),
       geometry: geo && screen ? { ...geo, screen } : undefined,
       pixels: this.terminal.pixelReports,
+      prefixOnly: keysNeedPrefix(this.state, Date.now()),
     });
     const prefixChanged = r.state.prefix !== this.routeState.prefix;
     this.routeState = r.state;

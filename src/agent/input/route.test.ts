@@ -94,3 +94,12 @@ t.test('long text is split to the protocol limit', async (t) => {
 t.test('mouse without a picture is dropped', async (t) => {
   t.same(run('\x1b[<0;11;5M', { ...on, geometry: undefined }).events, []);
 });
+
+t.test('just after losing control, plain keys are swallowed, not taken as commands', async (t) => {
+  const ctx: RouteContext = { ...off, prefixOnly: true };
+  t.same(run('quit', ctx).commands, [], 'q typed for the customer does not end the session');
+  t.same(run('\x03', ctx).commands, [], 'nor does Ctrl-C');
+  t.same(run('\x1dq', ctx).commands, ['quit'], 'Ctrl-] q still does');
+  t.same(run('\x1dc', ctx).commands, ['control']);
+  t.same(run('quit', ctx).events, [], 'and nothing is sent');
+});

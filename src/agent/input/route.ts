@@ -34,6 +34,12 @@ export interface RouteContext {
   geometry: PictureGeometry | undefined;
   /** Mouse reports are in pixels (mode 1016). */
   pixels: boolean;
+  /**
+   * Not forwarding, but the engineer may still be typing for the customer (control was just
+   * revoked, or the customer paused): plain keys are swallowed, only Ctrl-] commands count, so
+   * a `q` typed for the customer does not end the session.
+   */
+  prefixOnly?: boolean;
 }
 
 export interface RouteResult {
@@ -80,10 +86,16 @@ export function route(s: RouteState, input: TermInput, ctx: RouteContext): Route
 
   if (!ctx.forwarding) {
     // Leaving control with keys held: the daemon releases them; locally nothing is held.
-    const state: RouteState = s.held.length > 0 || s.prefix ? { ...s, prefix: false, held: [] } : s;
+    const state: RouteState = s.held.length > 0 ? { ...s, held: [] } : s;
     if (isPrefix(input)) return result({ ...state, prefix: true });
+    if (state.prefix) {
+      if ((input.kind === 'key' && input.action === 'release') || input.kind === 'mouse') return result(state);
+      const cmd = commandOf(input);
+      return result({ ...state, prefix: false }, cmd && cmd !== 'interrupt' ? [cmd] : []);
+    }
+    if (ctx.prefixOnly) return result(state);
     const cmd = commandOf(input);
-    return result({ ...state, prefix: false }, cmd ? [cmd] : []);
+    return result(state, cmd ? [cmd] : []);
   }
 
   if (s.prefix) {
