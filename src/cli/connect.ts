@@ -4,7 +4,6 @@ import { Command, Option } from 'commander';
 import { CA_OPTION_HELP, readCa } from './ca.js';
 import { loadAgentConfig } from './config.js';
 import { parseGraphicsOption, type GraphicsOption } from '../agent/graphics/detect.js';
-import { runViewer } from '../agent/viewer.js';
 
 interface ConnectCliOptions {
   graphics: string;
@@ -29,6 +28,9 @@ export function register(program: Command): void {
       const graphics: GraphicsOption = parseGraphicsOption(opts.graphics);
       const signIn = loadAgentConfig();
       const ca = readCa(opts.ca);
+      // Loaded only now: the viewer pulls in Ink and React, which every other command (and
+      // `rso share`'s first screen) would otherwise wait for.
+      const { runViewer } = await import('../agent/viewer.js');
       const message = await runViewer({
         relay: opts.relay ?? signIn.relay,
         token: signIn.token,
