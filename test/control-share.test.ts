@@ -225,3 +225,52 @@ t.test('F12 while the agent streams events: nothing after the F12 is injected', 
   t.match(s.pane.text(), /You took back control \(F12\)/);
   t.match(s.pane.text(), /Control: OFF/);
 });
+
+t.test('sharing one application: control acts only inside it', { skip }, async (t) => {
+  const x = await startX({ width: 800, height: 600 });
+  t.teardown(() => x.stop());
+  const file = join(mkdtempSync(join(tmpdir(), 'rso-control-')), 'typed');
+  const shared = await spawnWindow('xterm', ['-title', 'shareme', '-geometry', '50x10+20+20', '-e', 'sh', '-c', `stty raw -echo; exec cat > ${file}`], x.env);
+  const other = await spawnWindow('xterm', ['-title', 'notshared', '-geometry', '40x10+420+300'], x.env);
+  const relay = await relayWithAgent();
+  t.teardown(() => relay.stop());
+  let digits = '';
+  const agentP = TestAgent.open(relay.url, relay.token, (d) => (digits = d));
+  while (digits === '') await new Promise((r) => setTimeout(r, 20));
+  const pane = startShare([digits, '--relay', relay.url], { DISPLAY: x.display, XAUTHORITY: '/dev/null' });
+  t.teardown(() => pane.kill());
+  const agent = await agentP;
+  t.teardown(() => agent.close().catch(() => undefined));
+  await agent.ready({ width: 800, height: 600 });
+  await pane.waitText(/Enter.*accept/);
+  pane.keys('Enter');
+  await pane.waitText(/a: choose applications/);
+  pane.keys('a');
+  const list = await pane.waitText(/notshared/);
+  const index = list.split('\n').filter((l) => /\[[ x]\]/.test(l)).findIndex((l) => l.includes('shareme'));
+  for (let i = 0; i < index; i++) pane.keys('Down');
+  pane.keys('Space');
+  await pane.waitText(/\[x\] .*shareme/);
+  pane.keys('Enter');
+  await agent.waitFor(() => agent.updates.length > 0, 10_000, 'first update');
+  await agent.settle();
+  await grant({ x, relay, agent, pane, term: shared, file });
+
+  // The other application has the focus: typing is refused, so is a click on it.
+  xrun(x.env, 'xdotool', ['windowactivate', '--sync', String(other.wid)]);
+  await agent.send({ type: 'input', events: [{ t: 'text', text: 'nope' }] });
+  const og = geometry(x.env, other.wid);
+  const inOther = { x: og.x + 20, y: og.y + 20 };
+  await agent.send({ type: 'input', events: [{ t: 'button', button: 'left', down: true, ...inOther }, { t: 'button', button: 'left', down: false, ...inOther }] });
+  await waitFor(() => pane.events().some((e) => e.event === 'input-dropped' && e.total === 3), 5000, 'three events dropped');
+  t.match(pane.events().filter((e) => e.event === 'input-dropped').at(-1), { total: 3, reasons: { 'outside-shared-area': 2 } });
+
+  // A click inside the shared application focuses it, and then typing goes through.
+  const sg = geometry(x.env, shared.wid);
+  const inShared = { x: sg.x + 30, y: sg.y + 30 };
+  await agent.send({ type: 'input', events: [{ t: 'button', button: 'left', down: true, ...inShared }, { t: 'button', button: 'left', down: false, ...inShared }] });
+  await waitFor(() => Number(xrun(x.env, 'xdotool', ['getwindowfocus']).trim()) === shared.wid, 5000, 'focus on the shared xterm');
+  await agent.send({ type: 'input', events: [{ t: 'text', text: 'yes <3' }] });
+  await waitFor(() => readFileSync(file, 'utf8').length >= 6, 5000, 'typed into the shared app');
+  t.equal(readFileSync(file, 'utf8'), 'yes <3', 'only what was typed into the shared application arrived');
+});
