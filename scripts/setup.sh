@@ -9,9 +9,10 @@ cd "$(dirname "$0")/.."
 # capture, windows and input (xvfb xauth openbox xdotool x11-utils x11-apps x11-xserver-utils
 # xterm imagemagick), real terminals and a pty (tmux xterm kitty), the sixel baselines (chafa
 # libsixel-bin), the plain TCP relay baseline (socat), man page lint (mandoc), certificates
-# (openssl), the relay cluster tests (redis-server) and the relay page test (chromium).
+# (openssl), the relay cluster tests (redis-server), the relay page test (chromium) and the
+# release signature test (minisign).
 DEB_PACKAGES=(xvfb xauth openbox xdotool x11-utils x11-apps x11-xserver-utils xterm imagemagick
-  tmux kitty chafa libsixel-bin socat mandoc openssl redis-server chromium)
+  tmux kitty chafa libsixel-bin socat mandoc openssl redis-server chromium minisign)
 
 missing=()
 for pkg in "${DEB_PACKAGES[@]}"; do

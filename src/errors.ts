@@ -26,6 +26,7 @@ export const ERROR_CODES = {
   RSO_ERR_CONFIG: { exit: 10, text: 'A configuration or data file could not be read or written.' },
   RSO_ERR_NO_DISPLAY: { exit: 11, text: 'There is no graphical display to share (or it refused the connection).' },
   RSO_ERR_CAPTURE: { exit: 11, text: 'The screen could not be captured.' },
+  RSO_ERR_RELEASE: { exit: 12, text: 'This installation of rso does not match a release signed with the expected key.' },
   RSO_ERR_INTERNAL: { exit: 70, text: 'An internal error occurred.' },
 } as const satisfies Record<string, { exit: number; text: string }>;
 

@@ -49,7 +49,7 @@ t.test('npm pack: only what runs, installs without a compiler, starts', { skip: 
   const info = (JSON.parse(packed.stdout) as Array<{ filename: string; files: Array<{ path: string }>; size: number }>)[0]!;
   const files = info.files.map((f) => f.path);
   t.ok(files.includes('bin/rso.js') && files.includes('dist/cli/main.js') && files.includes('man/rso.1'), 'the program and the manual are in');
-  const stray = files.filter((f) => !/^(bin\/|dist\/|man\/|package\.json$|README\.md$|LICENSE)/.test(f) || /\.test\.|\.map$|\.tsbuildinfo$/.test(f));
+  const stray = files.filter((f) => !/^(bin\/|dist\/|man\/|release\/|package\.json$|README\.md$|LICENSE)/.test(f) || /\.test\.|\.map$|\.tsbuildinfo$/.test(f));
   t.same(stray, [], 'nothing but what runs: no sources, tests, source maps, docs or benchmarks');
   t.comment(`tarball: ${info.filename}, ${(info.size / 1024).toFixed(0)} KiB, ${files.length} files`);
 

@@ -11,6 +11,7 @@ import { register as registerShare } from './share.js';
 import { register as registerDemo } from './demo.js';
 import { register as registerCompletion } from './completion.js';
 import { register as registerVersion } from './version-command.js';
+import { register as registerVerify } from './verify.js';
 
 export function buildProgram(): Command {
   const program = new Command('rso')
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerShare(program);
   registerDemo(program);
   registerVersion(program);
+  registerVerify(program);
   registerCompletion(program);
   return program;
 }

@@ -74,7 +74,12 @@ export function register(program: Command): void {
       // Loaded only now: the daemon pulls in the terminal and X libraries.
       const { runShare } = await import('../daemon/session.js');
       const { openPanel } = await import('../daemon/ui/panel.js');
-      const panel = openPanel();
+      const { checkRelease, describeRelease } = await import('../release/manifest.js');
+      // Whether this copy is the signed release, shown under the panel for the whole session
+      // (docs/releases.md): "release signed by KEYID", or a warning.
+      const release = describeRelease(checkRelease());
+      const shown = openPanel();
+      const panel = { ...shown, show: (state: Parameters<typeof shown.show>[0]) => shown.show({ ...state, notices: [...state.notices, release] }) };
       const outcome = await runShare({ ...options, panel });
       // The panel is gone: this line stays in the terminal as the record of how it ended.
       (outcome.exitCode === 0 ? process.stdout : process.stderr).write(`${outcome.message}\n`);
