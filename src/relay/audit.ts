@@ -5,6 +5,7 @@
 // never a secret digit (the relay never has one).
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { RsoError } from '../errors.js';
+import type { AuditRecord } from './audit-record.js';
 
 export type AuditLine = Record<string, string | number | boolean | null>;
 
@@ -37,5 +38,38 @@ export class AuditLog {
 
   close(): void {
     closeSync(this.fd);
+  }
+}
+
+/** The line for `r`, with the addresses and byte counts the server keeps per connection. */
+export function toAuditLine(r: AuditRecord, addressOf: (conn: number) => string | null, sentBy: (conn: number) => number): AuditLine {
+  const addr = (conn: number | null): string | null => (conn === null ? null : addressOf(conn));
+  const sent = (conn: number | null): number => (conn === null ? 0 : sentBy(conn));
+  switch (r.event) {
+    case 'opened':
+      return { event: 'opened', session: r.session, nameplate: r.nameplate, openedBy: r.by, address: addr(r.conn) };
+    case 'paired':
+      return {
+        event: 'paired',
+        session: r.session,
+        nameplate: r.nameplate,
+        agent: r.agent,
+        verified: r.verified,
+        attempt: r.attempt,
+        customerAddress: addr(r.customerConn),
+        agentAddress: addr(r.agentConn),
+      };
+    case 'ended':
+      return {
+        event: 'ended',
+        session: r.session,
+        nameplate: r.nameplate,
+        reason: r.reason,
+        by: r.by,
+        established: r.established,
+        durationMs: r.durationMs,
+        bytesAgentToCustomer: sent(r.agentConn),
+        bytesCustomerToAgent: sent(r.customerConn),
+      };
   }
 }

@@ -10,14 +10,13 @@ import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { RsoError, type ErrorCode } from '../errors.js';
 import { encodeMessage, parseClientMessage, type AgentIdentity, type Role } from '../protocol/relay.js';
 import { MAX_PEER_FRAME_BYTES, MAX_RELAY_MESSAGE_BYTES } from '../protocol/version.js';
-import { isLoopbackHost } from '../client/relay-url.js';
 import type { AuditRecord } from './audit-record.js';
-import type { AuditLine } from './audit.js';
+import { toAuditLine, type AuditLine } from './audit.js';
+import { HOST_RE, handleHttp, type Site } from './http.js';
 import { silentLogger, type Logger } from './log.js';
 import type { RelayMetrics } from './metrics.js';
 import { NODE_KEY_HEADER, NODE_PATH, parseNodeHello, type NodeHello } from './node-protocol.js';
 import { forwardToNode, type NodeLink } from './node-link.js';
-import { contentSecurityPolicy, renderPage } from './page.js';
 import { counts, initialState, step, type Auth, type ConnId, type Effect, type PairingEvent, type PairingState } from './pairing.js';
 import { listSessions, type SessionView } from './sessions.js';
 import { JoinThrottle } from './throttle.js';
@@ -122,8 +121,6 @@ interface Io {
 
 const CLOSE_GRACE_MS = 2000;
 const TICK_MS = 250;
-// Host names only: the welcome echoes it to the client, which prints it.
-const HOST_RE = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*\.?|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?$/;
 
 export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay> {
   const host = opts.host ?? '127.0.0.1';
@@ -211,35 +208,11 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
   }
 
   function auditLine(r: AuditRecord): AuditLine {
-    const addr = (conn: ConnId | null): string | null => (conn === null ? null : ios.get(conn)?.remote ?? null);
-    const sent = (conn: ConnId | null): number => (conn === null ? 0 : ios.get(conn)?.sent ?? 0);
-    switch (r.event) {
-      case 'opened':
-        return { event: 'opened', session: r.session, nameplate: r.nameplate, openedBy: r.by, address: addr(r.conn) };
-      case 'paired':
-        return {
-          event: 'paired',
-          session: r.session,
-          nameplate: r.nameplate,
-          agent: r.agent,
-          verified: r.verified,
-          attempt: r.attempt,
-          customerAddress: addr(r.customerConn),
-          agentAddress: addr(r.agentConn),
-        };
-      case 'ended':
-        return {
-          event: 'ended',
-          session: r.session,
-          nameplate: r.nameplate,
-          reason: r.reason,
-          by: r.by,
-          established: r.established,
-          durationMs: r.durationMs,
-          bytesAgentToCustomer: sent(r.agentConn),
-          bytesCustomerToAgent: sent(r.customerConn),
-        };
-    }
+    return toAuditLine(
+      r,
+      (conn) => ios.get(conn)?.remote ?? null,
+      (conn) => ios.get(conn)?.sent ?? 0,
+    );
   }
 
   function unlink(io: Io): void {
@@ -476,56 +449,20 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
     });
   }
 
-  /** The URL a customer types for this relay, as reached through `req`. */
-  function publicUrl(req: IncomingMessage): string {
-    const hostHeader = req.headers.host;
-    const name = hostHeader && HOST_RE.test(hostHeader) ? hostHeader : listenName;
-    const hostname = name.replace(/:[0-9]+$/, '');
-    // Plain ws only where the client accepts it without --insecure: a plain relay on this machine.
-    // Behind a TLS proxy the relay is plain but the customer must use wss.
-    const forwardedTls = req.headers['x-forwarded-proto'] === 'https';
-    const plain = !opts.tls && !forwardedTls && isLoopbackHost(hostname);
-    return `${plain ? 'ws' : 'wss'}://${name}`;
-  }
-
-  function onRequest(req: IncomingMessage, res: ServerResponse): void {
-    const path = (req.url ?? '/').split('?')[0];
-    const get = req.method === 'GET' || req.method === 'HEAD';
-    if (path === '/healthz' && get) {
-      const body = JSON.stringify({ status: draining ? 'draining' : 'ok', ...liveCounts() });
-      // 503 while draining, so a load balancer sends new customers elsewhere.
-      res.writeHead(draining ? 503 : 200, { 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
-      res.end(req.method === 'HEAD' ? undefined : body);
-      return;
-    }
-    if (path === '/' && get) {
-      const nonce = randomBytes(16).toString('base64');
-      const body = renderPage({
-        relayUrl: publicUrl(req),
-        nonce,
-        ...(opts.brandName ? { brandName: opts.brandName } : {}),
-        ...(opts.brandNote ? { brandNote: opts.brandNote } : {}),
-      });
-      res.writeHead(200, {
-        'content-type': 'text/html; charset=utf-8',
-        'content-length': Buffer.byteLength(body),
-        'cache-control': 'no-store',
-        'content-security-policy': contentSecurityPolicy(nonce),
-        'x-content-type-options': 'nosniff',
-        'referrer-policy': 'no-referrer',
-      });
-      res.end(req.method === 'HEAD' ? undefined : body);
-      return;
-    }
-    res.writeHead(404, { 'content-type': 'text/plain' });
-    res.end('not found\n');
-  }
-
   function liveCounts(): { pending: number; paired: number; connections: number } {
     const c = counts(state);
     return { ...c, connections: c.connections + links.size };
   }
 
+  const site: Site = {
+    draining: () => draining,
+    counts: () => liveCounts(),
+    listenName: () => listenName,
+    tls: opts.tls !== undefined,
+    ...(opts.brandName ? { brandName: opts.brandName } : {}),
+    ...(opts.brandNote ? { brandNote: opts.brandNote } : {}),
+  };
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => handleHttp(req, res, site);
   const http: Server = opts.tls ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, onRequest) : createHttpServer(onRequest);
   const wss = new WebSocketServer({
     noServer: true,
