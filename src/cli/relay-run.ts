@@ -64,7 +64,7 @@ export async function runRelay(o: RelayCliOptions): Promise<void> {
     else adminNote = 'another relay holds the admin socket of this --data';
     if (o.redis !== undefined) {
       const { connectCluster } = await import('../relay/cluster.js');
-      const c = await connectCluster({ redisUrl: o.redis, codeTtlSeconds: o.codeTtl, log: gated });
+      const c = await connectCluster({ redisUrl: o.redis, log: gated });
       cluster = c;
       cleanup.push(() => c.close());
     }

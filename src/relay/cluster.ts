@@ -17,7 +17,6 @@ import type { ClusterHooks, Location } from './server.js';
 
 export interface ClusterOptions {
   redisUrl: string;
-  codeTtlSeconds: number;
   log: Logger;
   /** How long an entry outlives its owner's last renewal (default 15 s). */
   leaseMs?: number;
