@@ -4,7 +4,7 @@
 // stops everything it started: no process, no temporary file, no tmux server left.
 import t from 'tap';
 import type * as Tap from 'tap';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -74,7 +74,10 @@ interface Running {
 async function startDemo(t: Tap.Test): Promise<Running> {
   const tmp = mkdtempSync(join(tmpdir(), 'rso-demo-test-'));
   const pane = TmuxPane.start({ cols: 120, rows: 40, cwd: root, env: { TERM: 'xterm-256color', TMPDIR: tmp } });
-  t.teardown(() => pane.kill());
+  t.teardown(() => {
+    pane.kill();
+    rmSync(tmp, { recursive: true, force: true });
+  });
   pane.run('env -u DISPLAY node bin/rso.js demo --graphics blocks; echo EXIT=$?');
 
   // The viewer reaches the shared picture without anyone touching the customer's panel: on the

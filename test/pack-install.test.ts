@@ -8,7 +8,7 @@
 // never reach a network address other than loopback).
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, statSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,6 +43,7 @@ function pathWithoutCompilers(dir: string): string {
 
 t.test('npm pack: only what runs, installs without a compiler, starts', { skip: built ? false : 'run `npx tsc -p tsconfig.build.json` first', timeout: 120_000 }, async (t) => {
   const work = mkdtempSync(join(tmpdir(), 'rso-pack-'));
+  t.teardown(() => rmSync(work, { recursive: true, force: true }));
   // --ignore-scripts: no prepack rebuild of dist/ while other test files are using it.
   const packed = spawnSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: root, encoding: 'utf8' });
   t.equal(packed.status, 0, packed.stderr);
