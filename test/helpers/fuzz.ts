@@ -7,6 +7,7 @@
 // FUZZ_SEED=<seed> npx tap test/fuzz-<name>.test.ts. FUZZ_SCALE=0.1 runs a tenth of the inputs.
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import type { Test } from 'tap';
 import { RsoError, type ErrorCode } from '../../src/errors.js';
 
 /** xorshift128+: fast, good enough for test inputs, and reproducible from one seed. */
@@ -83,7 +84,7 @@ const INTERESTING_BYTES = [0x00, 0x01, 0x02, 0x03, 0x7f, 0x80, 0xff, 0xfe, 0x40,
  * deletion, splicing with another corpus entry, and random bytes. Never changes `input`.
  */
 export function mutateBytes(rng: Rng, input: Uint8Array, corpus: readonly Uint8Array[] = []): Uint8Array {
-  let b = input.slice();
+  let b: Uint8Array = input.slice();
   const rounds = rng.range(1, 4);
   for (let r = 0; r < rounds; r++) {
     const at = rng.int(Math.max(1, b.length));
@@ -471,7 +472,7 @@ export function prototypeClean(): boolean {
 }
 
 /** The assertions every fuzz test makes on its report. */
-export function assertReport(t: { equal: (a: unknown, b: unknown, m?: string) => unknown; ok: (v: unknown, m?: string) => unknown; same: (a: unknown, b: unknown, m?: string) => unknown; comment: (...m: unknown[]) => unknown }, r: FuzzReport, opts: { maxHeapMiB?: number; minAccepted?: number; minRejected?: number } = {}): void {
+export function assertReport(t: Test, r: FuzzReport, opts: { maxHeapMiB?: number; minAccepted?: number; minRejected?: number } = {}): void {
   t.comment(summary(r));
   t.same(r.findings, [], `${r.name}: no crash other than a documented RsoError, no slow input`);
   const maxHeap = (opts.maxHeapMiB ?? 16) * 1048576;
