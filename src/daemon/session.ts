@@ -22,6 +22,7 @@ import type { Injector } from './input/injector.js';
 import { openRobotInjector } from './input/robot.js';
 import { armF12, type Hotkey } from './hotkey/f12.js';
 import { listWindows } from './windows/list.js';
+import { findPanelWindow, focusOnPanel, protectedRegion } from './windows/protected.js';
 import { INITIAL_FRAMES, step as framesStep, FramesError, type FramesEffect, type FramesEvent, type FramesState } from './frames.js';
 import { FramePipeline } from './frame-pipeline.js';
 import { appKeyOf, readShared, type ShareTarget } from './shared-capture.js';
@@ -90,6 +91,8 @@ class ShareBoss {
   private injectedInputs = 0;
   private injector: Injector | null = null;
   private hotkey: Hotkey | null = null;
+  /** The X window of the terminal showing this panel (null: none on this display). */
+  private panelWindow: number | null = null;
   private bucket: Bucket = fullBucket(INPUT_RATE, Date.now());
   /** Input messages are handled one after the other, in arrival order (see onInput). */
   private inputChain: Promise<void> = Promise.resolve();
@@ -313,9 +316,12 @@ class ShareBoss {
       this.send({ type: 'answer', request: 'control', granted: false });
       return;
     }
+    // Found before control exists, so the first event is already checked against it.
+    this.panelWindow ??= await this.findPanel();
+    if (this.finished) return;
     this.bucket = fullBucket(INPUT_RATE, Date.now());
     this.policy = policyStep(this.policy, { type: 'grant-control' });
-    this.debug('control-on', { injector: this.injector.name, hotkey: this.hotkey.name });
+    this.debug('control-on', { injector: this.injector.name, hotkey: this.hotkey.name, panelWindow: this.panelWindow !== null });
     this.dispatch({ type: 'policy', policy: this.policy, sharedLabels: this.sharedLabels() });
     this.send({ type: 'answer', request: 'control', granted: true });
     this.sendState();
@@ -384,15 +390,51 @@ class ShareBoss {
       return region.some((r) => ax >= r.x && ay >= r.y && ax < r.x + r.w && ay < r.y + r.h);
     };
     let focus = false;
-    if (this.policy.control && this.policy.view.kind === 'apps' && events.some((e) => e.t === 'key' || e.t === 'text')) {
+    const typing = events.some((e) => e.t === 'key' || e.t === 'text');
+    if (this.policy.control && this.policy.view.kind === 'apps' && typing) {
       focus = await this.focusInSharedApp().catch(() => false);
     }
-    return { pointInShared, focusShared: () => focus };
+    // The panel's window, read for every batch while control is on: a rectangle kept from an
+    // earlier read would let a click through right after the customer moved the terminal.
+    // When it cannot be read, everything is treated as protected (denied, never injected).
+    let panelRegion: Rect[] = [];
+    let panelFocus = false;
+    let unreadable = false;
+    const panel = this.panelWindow;
+    if (this.policy.control && panel !== null) {
+      try {
+        const conn = await this.xconn();
+        if (events.some((e) => e.t !== 'key' && e.t !== 'text')) panelRegion = protectedRegion(await listWindows(conn), panel);
+        if (typing) panelFocus = await focusOnPanel(conn, panel);
+      } catch {
+        unreadable = true;
+      }
+    }
+    const pointInProtected = (x: number, y: number): boolean => {
+      const ax = area.x + x;
+      const ay = area.y + y;
+      return unreadable || panelRegion.some((r) => ax >= r.x && ay >= r.y && ax < r.x + r.w && ay < r.y + r.h);
+    };
+    return { pointInShared, focusShared: () => focus, pointInProtected, focusProtected: () => unreadable || panelFocus };
+  }
+
+  private async xconn(): Promise<XConn> {
+    return this.regionConn ?? (this.regionConn = await XConn.open(this.opts.display));
+  }
+
+  /** The terminal window of this panel, when it is on the shared display (see windows/protected.ts). */
+  private async findPanel(): Promise<number | null> {
+    try {
+      return await findPanelWindow(await this.xconn());
+    } catch {
+      // No X connection to be had: then the panel is not on this display either.
+      return null;
+    }
   }
 
   /** Whether the window with keyboard focus is (inside) a window of a shared application. */
   private async focusInSharedApp(): Promise<boolean> {
-    const conn = this.regionConn ?? (this.regionConn = await XConn.open(this.opts.display));
+    const conn = await this.xconn();
     const target = this.target();
     if (target.kind !== 'apps') return true;
     const focus = await conn.req<{ focus: number }>('GetInputFocus');

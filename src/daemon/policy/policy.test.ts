@@ -3,8 +3,11 @@ import type { InputEvent } from '../../protocol/app.js';
 import { INITIAL_POLICY, PolicyError, admit, decide, step, type DecideContext, type Policy } from './policy.js';
 import { fullBucket } from './rate.js';
 
-const everywhere: DecideContext = { pointInShared: () => true, focusShared: () => true };
-const nowhere: DecideContext = { pointInShared: () => false, focusShared: () => false };
+const INPUT_RATE_TEST = { capacity: 10, perSecond: 10 };
+
+const unprotected = { pointInProtected: () => false, focusProtected: () => false };
+const everywhere: DecideContext = { pointInShared: () => true, focusShared: () => true, ...unprotected };
+const nowhere: DecideContext = { pointInShared: () => false, focusShared: () => false, ...unprotected };
 const click: InputEvent = { t: 'button', button: 'left', down: true, x: 10, y: 10 };
 const key: InputEvent = { t: 'key', key: 'a', down: true, mods: [] };
 
@@ -75,4 +78,36 @@ t.test('the gate: policy first, then the rate limit; denied events cost nothing'
   t.same(got, ['ok', 'ok', 'ok', 'rate-limited', 'rate-limited'], 'a flood is cut');
   t.same(admit(on, bucket, { t: 'key', key: 'F12', down: true, mods: [] }, everywhere, 0, limit).decision, { allow: false, reason: 'reserved-key' });
   t.same(admit(on, bucket, click, everywhere, 1000, limit).decision, { allow: true }, 'refilled after a second');
+});
+
+t.test('the window of the customer\'s own panel is protected in every view mode', async (t) => {
+  // The panel's window covers x < 100; the focus is on it.
+  const onPanel: DecideContext = {
+    pointInShared: () => true,
+    focusShared: () => true,
+    pointInProtected: (x) => x < 100,
+    focusProtected: () => true,
+  };
+  const elsewhere: DecideContext = { ...onPanel, focusProtected: () => false };
+  const screen = step(step(INITIAL_POLICY, { type: 'share-screen' }), { type: 'grant-control' });
+  const apps = step(step(INITIAL_POLICY, { type: 'share-apps', apps: ['pid:1'] }), { type: 'grant-control' });
+  const denied = { allow: false, reason: 'protected-window' };
+  const rows: Array<[string, InputEvent, DecideContext, unknown]> = [
+    ['click on the panel', { t: 'button', button: 'left', down: true, x: 50, y: 5 }, onPanel, denied],
+    ['release on the panel', { t: 'button', button: 'left', down: false, x: 99, y: 5 }, onPanel, denied],
+    ['move over the panel', { t: 'move', x: 0, y: 0 }, onPanel, denied],
+    ['wheel over the panel', { t: 'wheel', dx: 0, dy: 1, x: 10, y: 10 }, onPanel, denied],
+    ['key while the panel has focus', { t: 'key', key: 'y', down: true, mods: [] }, onPanel, denied],
+    ['text while the panel has focus', { t: 'text', text: 'y' }, onPanel, denied],
+    ['click beside the panel', { t: 'button', button: 'left', down: true, x: 100, y: 5 }, onPanel, { allow: true }],
+    ['key while another window has focus', { t: 'key', key: 'y', down: true, mods: [] }, elsewhere, { allow: true }],
+    ['text while another window has focus', { t: 'text', text: 'y' }, elsewhere, { allow: true }],
+  ];
+  for (const [policyName, policy] of [['screen', screen], ['apps', apps]] as const) {
+    for (const [what, event, ctx, want] of rows) t.same(decide(policy, event, ctx), want, `${policyName}: ${what}`);
+  }
+  t.same(decide(step(screen, { type: 'revoke-control' }), { t: 'text', text: 'y' }, onPanel), { allow: false, reason: 'view-only' }, 'view only still says view-only');
+  t.same(decide(screen, { t: 'key', key: 'F12', down: true, mods: [] }, onPanel), { allow: false, reason: 'reserved-key' });
+  t.same(decide(apps, { t: 'text', text: 'y' }, { ...nowhere, focusProtected: () => true }), denied, 'protected wins over outside-shared-area');
+  t.same(admit(screen, fullBucket(INPUT_RATE_TEST, 0), { t: 'text', text: 'y' }, onPanel, 0, INPUT_RATE_TEST).decision, denied, 'the gate denies it too');
 });

@@ -58,7 +58,7 @@ export function step(policy: Policy, action: PolicyAction): Policy {
   }
 }
 
-export type Denial = 'view-only' | 'paused' | 'not-shared' | 'reserved-key' | 'outside-shared-area' | 'rate-limited';
+export type Denial = 'view-only' | 'paused' | 'not-shared' | 'reserved-key' | 'protected-window' | 'outside-shared-area' | 'rate-limited';
 export type Decision = { allow: true } | { allow: false; reason: Denial };
 
 export interface DecideContext {
@@ -66,6 +66,13 @@ export interface DecideContext {
   pointInShared(x: number, y: number): boolean;
   /** Does the window with keyboard focus belong to what is shared? Only asked for key and text events. */
   focusShared(): boolean;
+  /**
+   * Is the point (screen coordinates) over the visible part of the window hosting the
+   * customer's own rso panel? Asked for pointer events in every view mode.
+   */
+  pointInProtected(x: number, y: number): boolean;
+  /** Does the panel's window (or a child of it) have keyboard focus? Asked for key and text events. */
+  focusProtected(): boolean;
 }
 
 /** Keys the agent can never send: F12 is the customer's way out and must stay theirs. */
@@ -76,6 +83,13 @@ export function decide(policy: Policy, event: InputEvent, ctx: DecideContext): D
   if (policy.view.kind === 'none') return { allow: false, reason: 'not-shared' };
   if (policy.paused) return { allow: false, reason: 'paused' };
   if (event.t === 'key' && RESERVED_KEYS.has(event.key)) return { allow: false, reason: 'reserved-key' };
+  // The panel is the customer's control over the session (y, c, q): whatever is shared, the
+  // engineer may neither type into it nor click it, or they could grant themselves anything.
+  if (event.t === 'key' || event.t === 'text') {
+    if (ctx.focusProtected()) return { allow: false, reason: 'protected-window' };
+  } else if (ctx.pointInProtected(event.x, event.y)) {
+    return { allow: false, reason: 'protected-window' };
+  }
   if (policy.view.kind === 'apps') {
     // The agent may act only on what it can see: a click outside the shared applications, or
     // typing into an application that is not shared, is dropped.
