@@ -62,3 +62,33 @@ t.test('cleanup deletes kitty images even before a frame', async (t) => {
   t.match(new Picture(createRenderer('kitty'), area).cleanup(), /a=d,d=I/);
   t.equal(new Picture(createRenderer('blocks'), area).cleanup(), '');
 });
+
+t.test('kitty: leading copy tiles become a=c copies inside the image, not repainted pixels', async (t) => {
+  const p = new Picture(createRenderer('kitty'), area);
+  p.show();
+  p.apply(update(1, 128, 128, [{ encoding: 'solid', x: 0, y: 0, w: 128, h: 128, color: 0x102030 }]));
+  const z = deflateSync(new Uint8Array(128 * 16 * 3).fill(90), { level: 1 });
+  // A scroll by 16 rows: copy up, then the new bottom line.
+  const out = p.apply(update(2, 128, 128, [{ encoding: 'copy', x: 0, y: 0, w: 128, h: 112, srcX: 0, srcY: 16 }, { encoding: 'zlib', x: 0, y: 112, w: 128, h: 16, zlib: z }])).out;
+  t.match(out, /a=c,i=\d+,r=1,c=1,X=0,Y=16,x=0,y=0,w=128,h=16/, 'the first strip of the overlapping scroll is copied');
+  t.notMatch(out, /a=f,i=\d+,r=1,x=0,y=0,s=128,v=112/, 'the copied area is not sent as pixels');
+  t.ok(out.includes(Buffer.from(z).toString('base64')), 'the new line passes through');
+  t.ok(out.length < 600 + Buffer.from(z).toString('base64').length, `copies cost a few hundred bytes (${out.length})`);
+});
+
+t.test('kitty: copies that a=c cannot replay in order are repainted from the framebuffer', async (t) => {
+  const tiles: Tile[] = [
+    { encoding: 'copy', x: 0, y: 0, w: 32, h: 32, srcX: 64, srcY: 64 },
+    // reads where the first copy wrote: a=c in sequence would read the new pixels
+    { encoding: 'copy', x: 64, y: 0, w: 32, h: 32, srcX: 16, srcY: 16 },
+  ];
+  const p = new Picture(createRenderer('kitty'), area);
+  p.show();
+  p.apply(update(1, 128, 128, [{ encoding: 'solid', x: 0, y: 0, w: 128, h: 128, color: 0x102030 }]));
+  const out = p.apply(update(2, 128, 128, tiles)).out;
+  t.notMatch(out, /a=c/, 'no terminal-side copy');
+  t.match(out, /a=f,i=\d+,r=1,x=0,y=0,s=32,v=32/, 'first copy repainted');
+  t.match(out, /a=f,i=\d+,r=1,x=64,y=0,s=32,v=32/, 'second copy repainted');
+  const after = p.apply(update(3, 128, 128, [{ encoding: 'solid', x: 0, y: 0, w: 4, h: 4, color: 0 }, { encoding: 'copy', x: 8, y: 8, w: 4, h: 4, srcX: 0, srcY: 0 }])).out;
+  t.notMatch(after, /a=c/, 'a copy after a painted tile is repainted too');
+});

@@ -2,9 +2,9 @@
 // on the terminal, and the renderer that turns changes into terminal bytes. No I/O: every
 // method returns the bytes to write, so the viewer decides when they go out (never in the
 // middle of a chrome repaint).
-import { applyUpdate, createFramebuffer, decodeUpdate, type Rect as CodecRect, type RgbFramebuffer, type Update } from '../codec/index.js';
+import { applyUpdate, createFramebuffer, decodeUpdate, intersect, type CopyTile, type DecodedTile, type Rect as CodecRect, type RgbFramebuffer, type Update } from '../codec/index.js';
 import { createBlocksRenderer } from './graphics/blocks.js';
-import { createKittyRenderer } from './graphics/kitty.js';
+import { createKittyRenderer, type KittyRenderer } from './graphics/kitty.js';
 import { type GraphicsKind, type Placement, type Rect, type Renderer, type ZlibTile, pixelSizeFor } from './graphics/renderer.js';
 import { createSixelRenderer } from './graphics/sixel.js';
 
@@ -144,19 +144,50 @@ export class Picture {
   private paintChanges(update: Update, changed: CodecRect[]): string {
     const at = this.placement!;
     if (this.renderer.kind !== 'kitty') return this.renderer.update(this.fb, changed.map(toRect), at);
-    // Kitty takes the codec's zlib tiles as they are (no recompression); only solid and copy
-    // tiles are re-encoded from the framebuffer.
+    const kitty = this.renderer as KittyRenderer;
+    // Copy tiles (a scroll, a dragged window) move pixels the terminal already shows with
+    // `a=c`, a few dozen bytes instead of the pixels again. That is only the same picture
+    // applyUpdate made when every copy comes before every painted tile and no copy writes
+    // where another reads (the terminal runs them one after the other; applyUpdate reads all
+    // sources first); otherwise copied areas are repainted from the framebuffer as before.
+    const copies = leadingCopies(update.tiles);
+    let out = '';
+    let rest = update.tiles;
+    if (copies) {
+      for (const c of copies) out += kitty.copyRect(this.fb, { x: c.srcX, y: c.srcY, width: c.w, height: c.h }, c.x, c.y);
+      rest = update.tiles.slice(copies.length);
+    }
+    // Kitty takes the codec's zlib tiles as they are (no recompression); only solid (and
+    // copies that could not be copied) tiles are re-encoded from the framebuffer.
     const zlib: ZlibTile[] = [];
     const other: Rect[] = [];
-    for (const t of update.tiles) {
+    for (const t of rest) {
       if (t.encoding === 'zlib') zlib.push({ x: t.x, y: t.y, width: t.w, height: t.h, zlib: t.zlib });
       else other.push({ x: t.x, y: t.y, width: t.w, height: t.h });
     }
     // Zlib tiles first, in the update's order, then the rest from the final framebuffer: the
     // framebuffer is the truth, so whatever overlaps, every pixel ends as applyUpdate left it.
-    let out = '';
     if (zlib.length > 0) out += this.renderer.update(this.fb, [], at, zlib);
     if (other.length > 0) out += this.renderer.update(this.fb, other, at);
     return out;
   }
+}
+
+/**
+ * The copy tiles an update starts with, when they can be replayed one by one with `a=c`: none
+ * after a non-copy tile, and no copy's destination touching a later copy's source. Null when
+ * there are none or they cannot.
+ */
+export function leadingCopies(tiles: readonly DecodedTile[]): CopyTile[] | null {
+  let n = 0;
+  while (n < tiles.length && tiles[n]!.encoding === 'copy') n++;
+  if (n === 0 || tiles.slice(n).some((t) => t.encoding === 'copy')) return null;
+  const copies = tiles.slice(0, n) as CopyTile[];
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      const src = { x: copies[j]!.srcX, y: copies[j]!.srcY, w: copies[j]!.w, h: copies[j]!.h };
+      if (intersect(copies[i]!, src)) return null;
+    }
+  }
+  return copies;
 }

@@ -5,3 +5,4 @@ export * from './scale.js';
 export * from './tiles.js';
 export * from './encode-tiles.js';
 export * from './update.js';
+export * from './moves.js';

@@ -3,9 +3,10 @@
 // zlib tiles -> encoded updates out. Bytes in, bytes out: no display, no socket. The masking
 // itself happens before pixels reach this file (session.ts grabs and masks in one step), so
 // nothing here ever holds a pixel the customer did not choose to show.
-import { createFramebuffer, type BgrxFramebuffer, type Rect } from '../codec/framebuffer.js';
+import { bounds, createFramebuffer, type BgrxFramebuffer, type Rect } from '../codec/framebuffer.js';
 import { destRectFor, scaleInto } from '../codec/scale.js';
 import { changedTiles, tileGrid, tileRect } from '../codec/tiles.js';
+import { applyCopies, findCopies } from '../codec/moves.js';
 import { deflateSync } from 'node:zlib';
 import { encodeUpdate, splitTiles, type Tile } from '../codec/update.js';
 import { MAX_RECORD_PLAINTEXT } from '../protocol/version.js';
@@ -28,6 +29,10 @@ export interface EncodedBatch {
 
 // One record carries the app kind byte plus the update.
 const MAX_UPDATE_BYTES = MAX_RECORD_PLAINTEXT - 1;
+
+// Below this many changed tiles an update is a keystroke or a blinking cursor: looking for a
+// moved region would cost more than it could save.
+const MIN_TILES_FOR_MOVES = 4;
 
 export class FramePipeline {
   /** The screen as last read, masked, full resolution. */
@@ -84,13 +89,22 @@ export class FramePipeline {
         hint.push(d);
       }
     }
-    const indices = changedTiles(this.agent, this.scaled, this.agent ? hint : undefined);
+    let indices = changedTiles(this.agent, this.scaled, this.agent ? hint : undefined);
     if (indices.length === 0) return null;
     const grid = tileGrid(out.width, out.height);
     const scaled = this.scaled;
     const agent = this.agent;
+    // A scroll or a dragged window: the agent already has most of these pixels, somewhere
+    // else. Copy them there first (copy tiles lead the update, so every source is read before
+    // anything is painted, on the agent exactly as here), then diff against the result.
+    const copies = agent && indices.length >= MIN_TILES_FOR_MOVES ? findCopies(agent, scaled, bounds(indices.map((i) => tileRect(grid, i)))!) : [];
+    if (copies.length > 0) {
+      applyCopies(agent!, copies);
+      indices = changedTiles(agent, scaled, hint);
+    }
     const rects = indices.map((i) => (agent ? changedPart(agent, scaled, tileRect(grid, i)) : tileRect(grid, i)));
-    const tiles = rects.map((r) => encodeRect(scaled, r));
+    const tiles: Tile[] = copies.map((c) => ({ encoding: 'copy', x: c.x, y: c.y, w: c.w, h: c.h, srcX: c.srcX, srcY: c.srcY }));
+    for (const r of rects) tiles.push(encodeRect(scaled, r));
     this.remember(rects);
     const groups = splitTiles(tiles, MAX_UPDATE_BYTES);
     const updates = groups.map((g, i) => encodeUpdate({ seq: seq + i, width: out.width, height: out.height, tiles: g }));

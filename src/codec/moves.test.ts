@@ -1,0 +1,107 @@
+import t from 'tap';
+import { type BgrxFramebuffer, type Rect } from './framebuffer.js';
+import { applyCopies, findCopies } from './moves.js';
+import { desktopLike, fillBgrx, glyph, prng, randomBgrx, terminalRect } from './synthetic.js';
+
+const copyOf = (fb: BgrxFramebuffer): BgrxFramebuffer => ({ ...fb, data: fb.data.slice() });
+const same = (a: BgrxFramebuffer, b: BgrxFramebuffer, r: Rect): boolean => {
+  for (let y = r.y; y < r.y + r.h; y++) {
+    const at = (y * a.width + r.x) * 4;
+    if (!Buffer.from(a.data.buffer, a.data.byteOffset + at, r.w * 4).equals(Buffer.from(b.data.buffer, b.data.byteOffset + at, r.w * 4))) return false;
+  }
+  return true;
+};
+const area = (rs: readonly Rect[]): number => rs.reduce((n, r) => n + r.w * r.h, 0);
+
+/** Moves the w x h block at (x, y) by (dx, dy), leaving `bg` where it was. */
+function moveBlock(fb: BgrxFramebuffer, block: Rect, dx: number, dy: number, bg: number): BgrxFramebuffer {
+  const out = copyOf(fb);
+  fillBgrx(out, block, bg);
+  for (let y = 0; y < block.h; y++) {
+    const from = ((block.y + y) * fb.width + block.x) * 4;
+    out.data.set(fb.data.subarray(from, from + block.w * 4), ((block.y + dy + y) * fb.width + block.x + dx) * 4);
+  }
+  return out;
+}
+
+t.test('a terminal scrolled by one text line: one copy covering all but the new line', async (t) => {
+  const W = 1280;
+  const H = 720;
+  const prev = desktopLike(W, H);
+  const term = terminalRect(W, H);
+  const next = copyOf(prev);
+  for (let y = term.y; y < term.y + term.h - 16; y++) {
+    next.data.copyWithin((y * W + term.x) * 4, ((y + 16) * W + term.x) * 4, ((y + 16) * W + term.x + term.w) * 4);
+  }
+  const rnd = prng(5);
+  for (let c = 0; c < 30; c++) glyph(next, term.x + 4 + c * 8, term.y + term.h - 16, rnd);
+
+  const copies = findCopies(prev, next, term);
+  t.ok(copies.length >= 1, 'found the scroll');
+  for (const c of copies) {
+    t.equal(c.srcX - c.x, 0, 'vertical only');
+    t.equal(c.srcY - c.y, 16, 'by one line');
+  }
+  // Everything but the last line (and columns the terminal's own edge may leave) is copied.
+  t.ok(area(copies) >= (term.h - 16) * term.w * 0.9, `copies cover ${area(copies)} of ${(term.h - 16) * term.w} pixels`);
+  const predicted = copyOf(prev);
+  applyCopies(predicted, copies);
+  for (const c of copies) t.ok(same(predicted, next, c), `copy ${c.w}x${c.h}+${c.x}+${c.y} reproduces the new picture exactly`);
+});
+
+t.test('a window dragged by (-20, +10) over a textured background: one copy, exactly the window', async (t) => {
+  const W = 800;
+  const H = 600;
+  const prev = randomBgrx(W, H, 3);
+  const win: Rect = { x: 301, y: 133, w: 300, h: 200 };
+  const content = randomBgrx(win.w, win.h, 9);
+  for (let y = 0; y < win.h; y++) prev.data.set(content.data.subarray(y * win.w * 4, (y + 1) * win.w * 4), ((win.y + y) * W + win.x) * 4);
+  const next = moveBlock(prev, win, -20, 10, 0x336699);
+  // Damage as a window manager reports it: the old and new places with some margin around.
+  const damage: Rect = { x: win.x - 60, y: win.y - 30, w: win.w + 100, h: win.h + 70 };
+
+  const copies = findCopies(prev, next, damage);
+  t.ok(copies.length >= 1);
+  for (const c of copies) t.same([c.x - c.srcX, c.y - c.srcY], [-20, 10], 'the drag offset');
+  // The whole moved window is inside the copies (edges grown to the pixel).
+  const moved: Rect = { x: win.x - 20, y: win.y + 10, w: win.w, h: win.h };
+  t.same(copies.map(({ x, y, w, h }) => ({ x, y, w, h })), [moved], 'edges grown to the pixel, nothing of the noisy background');
+  const predicted = copyOf(prev);
+  applyCopies(predicted, copies);
+  for (const c of copies) t.ok(same(predicted, next, c));
+});
+
+t.test('nothing moved, or only noise changed: no copies', async (t) => {
+  const prev = desktopLike(640, 480);
+  t.same(findCopies(prev, copyOf(prev), { x: 0, y: 0, w: 640, h: 480 }), [], 'identical frames');
+  t.same(findCopies(prev, randomBgrx(640, 480, 2), { x: 0, y: 0, w: 640, h: 480 }), [], 'unrelated content');
+  t.same(findCopies(prev, randomBgrx(320, 240, 2), { x: 0, y: 0, w: 320, h: 240 }), [], 'different sizes');
+  t.same(findCopies(prev, copyOf(prev), { x: 0, y: 0, w: 8, h: 8 }), [], 'region narrower than a probe');
+});
+
+t.test('copies never reach outside the region they were asked about', async (t) => {
+  const W = 640;
+  const H = 480;
+  const prev = randomBgrx(W, H, 4);
+  // The whole screen scrolls by 8 px, but only a band was reported as changed.
+  const next = copyOf(prev);
+  next.data.copyWithin(0, 8 * W * 4);
+  const band: Rect = { x: 100, y: 100, w: 300, h: 150 };
+  const copies = findCopies(prev, next, band);
+  t.ok(copies.length >= 1);
+  for (const c of copies) t.ok(c.x >= band.x && c.y >= band.y && c.x + c.w <= band.x + band.w && c.y + c.h <= band.y + band.h, JSON.stringify(c));
+});
+
+t.test('applyCopies reads every source before writing (a scroll onto itself)', async (t) => {
+  const fb = randomBgrx(64, 64, 8);
+  const orig = copyOf(fb);
+  applyCopies(fb, [{ x: 0, y: 0, w: 64, h: 60, srcX: 0, srcY: 4 }, { x: 0, y: 60, w: 64, h: 4, srcX: 0, srcY: 0 }]);
+  t.ok(same(fb, moveRows(orig, 4), { x: 0, y: 0, w: 64, h: 60 }));
+  t.ok(Buffer.from(fb.data.subarray(60 * 64 * 4)).equals(Buffer.from(orig.data.subarray(0, 4 * 64 * 4))), 'the second copy read the rows before the first wrote');
+});
+
+function moveRows(fb: BgrxFramebuffer, by: number): BgrxFramebuffer {
+  const out = copyOf(fb);
+  out.data.copyWithin(0, by * fb.width * 4);
+  return out;
+}
