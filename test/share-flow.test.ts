@@ -30,7 +30,8 @@ t.test('an agent that stops reading receives nothing more; the daemon stays flat
   pane.keys('Enter');
   await pane.waitText(/s: share the whole screen/);
   pane.keys('s');
-  await agent.waitFor(() => agent.updates.length >= 5, 10_000, 'a stream of updates while the agent reads');
+  // Generous: on a loaded 2-core CI machine one full round of capture+encode can take seconds.
+  await agent.waitFor(() => agent.updates.length >= 3, 30_000, 'a stream of updates while the agent reads');
   t.ok(true, 'updates flow while the agent says ready');
 
   agent.autoReady = false;
