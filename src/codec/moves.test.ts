@@ -105,3 +105,22 @@ function moveRows(fb: BgrxFramebuffer, by: number): BgrxFramebuffer {
   out.data.copyWithin(0, by * fb.width * 4);
   return out;
 }
+
+t.test('text whose blank rows fall on every sampled row is still found (probes search their cell)', async (t) => {
+  // Lines 13 px high with ink on rows 1..10 only; the region is 624 px high, so one fixed
+  // row per 26-px cell would always be row 0 or 13 of a line: blank.
+  const W = 1024;
+  const H = 700;
+  const prev = randomBgrx(W, H, 12);
+  fillBgrx(prev, { x: 0, y: 0, w: W, h: H }, 0x202840);
+  const win: Rect = { x: 300, y: 26, w: 600, h: 624 };
+  const rnd = prng(4);
+  for (let line = 0; line < win.h / 13; line++) {
+    for (let c = 0; c < win.w / 8; c++) glyph(prev, win.x + c * 8, win.y + line * 13 + 1, rnd, 8, 10);
+  }
+  const next = moveBlock(prev, win, -20, 0, 0x202840);
+  const region: Rect = { x: 280, y: 26, w: 620, h: 624 };
+  const copies = findCopies(prev, next, region);
+  t.ok(copies.length >= 1, 'found the move');
+  t.ok(area(copies) >= win.w * win.h * 0.9, `covers the window (${area(copies)} of ${win.w * win.h})`);
+});

@@ -80,18 +80,26 @@ function voteOffset(a: Uint32Array, b: Uint32Array, width: number, r: Rect, opts
   const probes: Probe[] = [];
   const rowStep = Math.max(1, Math.floor(r.h / opts.probeRows));
   const colStep = Math.max(1, Math.floor((r.w - L + 1) / opts.probeCols));
-  for (let y = r.y + (rowStep >> 1); y < r.y + r.h; y += rowStep) {
+  // One probe per cell of a coarse grid over the region: the first row of the cell whose
+  // segment is usable. Probing a fixed row per cell would alias with text: rows spaced by a
+  // multiple of the line height all land on the blank rows between lines.
+  for (let cy = r.y; cy < r.y + r.h; cy += rowStep) {
     for (let x = r.x; x + L <= r.x + r.w; x += colStep) {
-      const at = y * width + x;
-      // A probe must be distinctive (a run of one colour matches everywhere) and must have
-      // changed (an unchanged probe only votes for "no move").
-      let edges = 0;
-      let changed = false;
-      for (let i = 0; i < L; i++) {
-        if (i > 0 && ((b[at + i]! ^ b[at + i - 1]!) & RGB) !== 0) edges++;
-        if (((b[at + i]! ^ a[at + i]!) & RGB) !== 0) changed = true;
+      for (let y = cy; y < Math.min(cy + rowStep, r.y + r.h); y++) {
+        const at = y * width + x;
+        // A probe must be distinctive (a run of one colour matches everywhere) and must have
+        // changed (an unchanged probe only votes for "no move").
+        let edges = 0;
+        let changed = false;
+        for (let i = 0; i < L; i++) {
+          if (i > 0 && ((b[at + i]! ^ b[at + i - 1]!) & RGB) !== 0) edges++;
+          if (((b[at + i]! ^ a[at + i]!) & RGB) !== 0) changed = true;
+        }
+        if (edges >= 3 && changed) {
+          probes.push({ x, y, hash: segmentHash(b, at, L), hits: 0, offsets: [] });
+          break;
+        }
       }
-      if (edges >= 3 && changed) probes.push({ x, y, hash: segmentHash(b, at, L), hits: 0, offsets: [] });
     }
   }
   if (probes.length < 2) return null;
