@@ -55,7 +55,7 @@ function strings(v: unknown): string[] {
 }
 
 t.test('parseFromAgent (customer daemon, from the engineer)', async (t) => {
-  const r = fuzz({
+  const r = await fuzz({
     name: 'app agent->customer',
     count: 100_000,
     seed: 0xa991,
@@ -83,7 +83,7 @@ t.test('parseFromAgent (customer daemon, from the engineer)', async (t) => {
 });
 
 t.test('parseFromCustomer (viewer, from the customer)', async (t) => {
-  const r = fuzz({
+  const r = await fuzz({
     name: 'app customer->agent',
     count: 100_000,
     seed: 0xa992,

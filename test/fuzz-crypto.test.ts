@@ -23,7 +23,7 @@ t.test('RecordChannel.open: mutated records never open, and fail with their code
   const first = sealed[0]!;
   const corpus = [first, new RecordChannel(peerKeys).sealClose(), ...sealed.slice(1)];
   let opened = 0;
-  const r = fuzz({
+  const r = await fuzz({
     name: 'record channel',
     count: 100_000,
     seed: 0xc4a1,
@@ -83,7 +83,7 @@ t.test('stepHandshake: mutated shares and confirmations', async (t) => {
   const shareCorpus = [agentShare, customerShare, concatBytes(Uint8Array.of(FRAME_SHARE), new Uint8Array(32), agentShare.subarray(33))];
   const confirmCorpus = [agentConfirm, afterShare.send[0]!];
   let sharesThatKeyed = 0;
-  const r = fuzz({
+  const r = await fuzz({
     name: 'handshake',
     count: 100_000,
     seed: 0x4a5d,
@@ -115,7 +115,7 @@ t.test('stepHandshake: mutated shares and confirmations', async (t) => {
 
 t.test('parseSessionNumber: typed numbers, never echoed in an error', async (t) => {
   const seps = [' ', '-', '  ', '\t', '\u00a0', '\u3000', '—', '.', '_', '/', '\n'];
-  const r = fuzz({
+  const r = await fuzz({
     name: 'session number',
     count: 100_000,
     seed: 0x5e55,
@@ -141,7 +141,7 @@ t.test('parseSessionNumber: typed numbers, never echoed in an error', async (t) 
   assertReport(t, r, { minAccepted: 5000, minRejected: 50_000 });
   // The privacy property, checked on every refused input of a second run.
   const leaks: string[] = [];
-  fuzz({
+  await fuzz({
     name: 'session number errors',
     count: 20_000,
     seed: 0x5e56,

@@ -57,7 +57,7 @@ function roundTrip<M>(parse: (s: string) => M): (input: string, result: unknown)
 }
 
 t.test('parseClientMessage (relay side, from anyone)', async (t) => {
-  const r = fuzz({
+  const r = await fuzz({
     name: 'relay plane client->relay',
     count: 100_000,
     generate: generator(CLIENT_SEEDS),
@@ -74,7 +74,7 @@ t.test('parseClientMessage (relay side, from anyone)', async (t) => {
 });
 
 t.test('parseServerMessage (client side, from a relay it does not trust)', async (t) => {
-  const r = fuzz({
+  const r = await fuzz({
     name: 'relay plane relay->client',
     count: 100_000,
     seed: 0x5eed + 1,
@@ -95,7 +95,7 @@ t.test('parseNodeHello (node plane, after the cluster key)', async (t) => {
     { type: 'node-hello', role: 'agent', agent: { ...agent, verified: true }, remote: '127.0.0.1', relay: 'relay.example.org' },
     { type: 'node-hello', role: 'customer', agent: null, remote: '::1', relay: 'r' },
   ];
-  const r = fuzz({
+  const r = await fuzz({
     name: 'node hello',
     count: 100_000,
     seed: 0x5eed + 2,
