@@ -7,6 +7,7 @@ import { openCapture } from '../src/daemon/capture/backend.js';
 import { openX11Capture } from '../src/daemon/capture/x11.js';
 import { maskFrame, visibleRegion } from '../src/daemon/windows/region.js';
 import type { Rect } from '../src/codec/framebuffer.js';
+import { emit, type Row } from './lib/report.js';
 
 async function median(runs: number, fn: () => Promise<unknown> | unknown): Promise<number> {
   const times: number[] = [];
@@ -32,6 +33,7 @@ try {
   console.log(`capture on Xvfb ${x.display}, 1920x1080x24, median of N runs`);
   const cap = await openX11Capture({ display: x.display });
   await cap.grab();
+  const rows: Row[] = [];
   const full = await median(20, () => cap.grab());
   line('x11 GetImage, full frame (N=20)', full, `  (${((1920 * 1080 * 4) / 1e6 / (full / 1000)).toFixed(0)} MB/s)`);
   const small: Rect = { x: 500, y: 300, w: 64, h: 32 };
@@ -40,12 +42,16 @@ try {
   line('x11 GetImage, 256x256 rect (N=100)', await median(100, () => cap.grab(tile)));
   line('x11 QueryPointer (N=100)', await median(100, () => cap.cursor()));
 
-  line('xwd -root, spawned, pixels not parsed (N=10)', await median(10, () => spawnSync('xwd', ['-root', '-silent'], { env: x.env, maxBuffer: 1 << 28 })));
+  const xwd = await median(10, () => spawnSync('xwd', ['-root', '-silent'], { env: x.env, maxBuffer: 1 << 28 }));
+  line('xwd -root, spawned, pixels not parsed (N=10)', xwd);
+  rows.push({ scenario: 'full frame, x11 GetImage', ours: full, unit: 'ms', baseline: xwd, baselineName: 'xwd -root', aim: '< 15 ms', met: full < 15 });
 
   try {
     const shot = await openCapture({ backend: 'screenshot-desktop', display: x.display });
     await shot.grab();
-    line('screenshot-desktop (xrandr + import PNG + decode) (N=5)', await median(5, () => shot.grab()));
+    const sd = await median(5, () => shot.grab());
+    line('screenshot-desktop (xrandr + import PNG + decode) (N=5)', sd);
+    rows.push({ scenario: 'full frame, portable fallback', ours: sd, unit: 'ms', baseline: full, baselineName: 'x11 GetImage' });
     await shot.close();
   } catch (e) {
     console.log(`screenshot-desktop: unavailable (${e instanceof Error ? e.message : String(e)})`);
@@ -76,7 +82,9 @@ try {
     (w) => w.rect.x === 40,
   );
   line('maskFrame, full frame, one window partly covered (N=20)', await median(20, () => maskFrame(frame, { x: 0, y: 0 }, region)));
+  rows.push({ scenario: 'damage report after a key press', ours: latencies[5]!, unit: 'ms' });
   await cap.close();
+  emit('capture', rows);
 } finally {
   await x.stop();
 }

@@ -11,6 +11,12 @@ import {
   type Rect,
 } from '../src/codec/index.js';
 import { desktopLike, glyph, prng, terminalRect, toRgb } from '../src/codec/synthetic.js';
+import { emit, type Row } from './lib/report.js';
+import { FramePipeline } from '../src/daemon/frame-pipeline.js';
+
+const rows: Row[] = [];
+const piped: number[] = [];
+const scrollBytes = (): number | null => rows.find((r) => r.scenario === 'scroll terminal 16 px, damage hint: bytes')?.ours ?? null;
 
 const W = 1920;
 const H = 1080;
@@ -47,6 +53,8 @@ function scenario(name: string, prev: BgrxFramebuffer | null, next: BgrxFramebuf
     tiles = changed.length;
     bytes = changed.length ? encodeUpdate({ seq: 1, width: W, height: H, tiles: encodeTiles(next, changed) }).length : 0;
   });
+  rows.push({ scenario: `${name}: encode`, ours: ms, unit: 'ms', baseline: prev ? undefined : baselineMs, baselineName: prev ? undefined : 'zlib-1 of the whole frame' });
+  rows.push({ scenario: `${name}: bytes`, ours: bytes, unit: 'B', baseline: prev ? undefined : baselineBytes, baselineName: prev ? undefined : 'zlib-1 of the whole frame' });
   console.log(`${name.padEnd(38)} ${fmt(ms)} ${kb(bytes)}  ${String(tiles).padStart(4)} tiles`);
 }
 
@@ -77,10 +85,36 @@ for (let y = term.y; y < term.y + term.h - 16; y++) {
 for (let c = 0; c < 40; c++) glyph(scrolled, term.x + 4 + c * 8, term.y + term.h - 16, rnd);
 scenario('scroll terminal 16 px, damage hint', base, scrolled, [term]);
 
+// The same scroll through the daemon's pipeline, which looks for moved regions first and
+// sends them as copy tiles (src/codec/moves.ts).
+{
+  const size = { width: W, height: H };
+  let bytes = 0;
+  let tiles = 0;
+  const ms = median(15, () => {
+    const pipe = new FramePipeline(size);
+    pipe.ingest({ ...base, x: 0, y: 0 });
+    pipe.encode(size, 'full', 1);
+    pipe.ingest({ ...scrolled, x: 0, y: 0 });
+    const t0 = performance.now();
+    const b = pipe.encode(size, [term], 2)!;
+    piped.push(performance.now() - t0);
+    bytes = b.updates.reduce((n, u) => n + u.length, 0);
+    tiles = b.tiles.length;
+  });
+  void ms;
+  const enc = [...piped].sort((a, b) => a - b)[Math.floor(piped.length / 2)]!;
+  console.log(`${'scroll 16 px, copy detection (pipeline)'.padEnd(38)} ${fmt(enc)} ${kb(bytes)}  ${String(tiles).padStart(4)} tiles`);
+  rows.push({ scenario: 'scroll terminal 16 px, copy detection: encode', ours: enc, unit: 'ms' });
+  rows.push({ scenario: 'scroll terminal 16 px, copy detection: bytes', ours: bytes, unit: 'B', baseline: scrollBytes(), baselineName: 'without copy detection' });
+}
+
 scenario('idle, full scan', base, copyOf(base));
 scenario('idle, empty damage', base, copyOf(base), []);
 
 for (const [w, h] of [[1280, 720], [1366, 768], [960, 540]] as const) {
   const ms = median(10, () => scale(base, w, h));
   console.log(`${`scale ${W}x${H} -> ${w}x${h}`.padEnd(38)} ${fmt(ms)}`);
+  rows.push({ scenario: `scale ${W}x${H} -> ${w}x${h}`, ours: ms, unit: 'ms' });
 }
+emit('codec', rows);

@@ -104,6 +104,32 @@ function voteOffset(a: Uint32Array, b: Uint32Array, width: number, r: Rect, opts
   }
   if (probes.length < 2) return null;
 
+  const MAX_HITS = 4;
+  // Scrolling is the common move and is vertical: look for each probe straight above and
+  // below it first (one pixel compared per row, almost always), and skip the 2D search when
+  // enough probes agree on one vertical offset.
+  const vertical = new Map<number, number>();
+  for (const p of probes) {
+    const at = p.y * width + p.x;
+    const first = b[at]! & RGB;
+    const dys: number[] = [];
+    for (let y = r.y; y < r.y + r.h && dys.length <= MAX_HITS; y++) {
+      const from = y * width + p.x;
+      if (((a[from]! & RGB) === first) && equalRun(a, from, b, at, L)) dys.push(p.y - y);
+    }
+    if (dys.length > MAX_HITS) continue;
+    for (const dy of dys) vertical.set(dy, (vertical.get(dy) ?? 0) + 1);
+  }
+  let bestDy = 0;
+  let bestDyVotes = 0;
+  for (const [dy, n] of vertical) {
+    if (n > bestDyVotes) {
+      bestDy = dy;
+      bestDyVotes = n;
+    }
+  }
+  if (bestDy !== 0 && bestDyVotes >= Math.max(3, probes.length / 10)) return { dx: 0, dy: bestDy };
+
   const filter = new Uint8Array(65536);
   const byHash = new Map<number, Probe[]>();
   for (const p of probes) {
@@ -116,7 +142,6 @@ function voteOffset(a: Uint32Array, b: Uint32Array, width: number, r: Rect, opts
   // BASE^L, to take the leaving pixel out of the rolling hash.
   let top = 1;
   for (let i = 0; i < L; i++) top = Math.imul(top, BASE);
-  const MAX_HITS = 4;
   for (let y = r.y; y < r.y + r.h; y++) {
     const row = y * width;
     let h = segmentHash(a, row + r.x, L);
