@@ -13,6 +13,7 @@ import { readShared, appKeyOf, type ShareTarget } from '../src/daemon/shared-cap
 import { FramePipeline } from '../src/daemon/frame-pipeline.js';
 import { listWindows } from '../src/daemon/windows/list.js';
 import type { Rect } from '../src/codec/framebuffer.js';
+import { emit, type Row } from './lib/report.js';
 
 const W = 1920;
 const H = 1080;
@@ -168,6 +169,16 @@ try {
   }
   console.log(`${'bare zlib level 1 of the full RGB frame'.padEnd(54)}${median(zTimes).toFixed(2).padStart(8)} ms  ${zBytes} bytes`);
   console.log(`${'full update through the daemon path (from above)'.padEnd(54)}${first.cpu.toFixed(2).padStart(8)} ms  ${first.bytes} bytes`);
+  const report: Row[] = [];
+  for (const [label, r] of rows) {
+    const typing = label.startsWith('typing, one');
+    const idle = label.startsWith('idle');
+    report.push({ scenario: `${label}: CPU`, ours: median(r.cpu), unit: 'ms', aim: typing ? '< 5 ms' : undefined, met: typing ? median(r.cpu) < 5 : undefined });
+    report.push({ scenario: `${label}: bytes`, ours: median(r.bytes), unit: 'B', aim: typing ? '< 180 B' : idle ? '0' : undefined, met: typing ? median(r.bytes) < 180 : idle ? median(r.bytes) === 0 : undefined });
+  }
+  report.push({ scenario: 'full update through the daemon path: CPU', ours: first.cpu, unit: 'ms', baseline: median(zTimes), baselineName: 'bare zlib-1 of the frame' });
+  report.push({ scenario: 'full update through the daemon path: bytes', ours: first.bytes, unit: 'B', baseline: zBytes, baselineName: 'bare zlib-1 of the frame' });
+  emit('daemon-updates', report);
   await cap.close();
 } finally {
   await x.stop();

@@ -14,6 +14,7 @@ import { SixelRenderer } from '../src/agent/graphics/sixel.js';
 import { BlocksRenderer } from '../src/agent/graphics/blocks.js';
 import { cropRgb, pixelSizeFor, type Placement, type Rect, type RgbFrame } from '../src/agent/graphics/renderer.js';
 import { desktopFrame, withNoise } from '../src/agent/graphics/fixtures.js';
+import { emit, type Row } from './lib/report.js';
 
 const W = 1920;
 const H = 1080;
@@ -37,6 +38,7 @@ function time(fn: () => unknown, minRuns: number, minMs = 300): { ms: number; ru
 const fmtBytes = (n: number): string => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(2)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`);
 const fmtMs = (ms: number): string => (ms < 1 ? `${(ms * 1000).toFixed(0)} µs` : `${ms.toFixed(2)} ms`);
 const rows: string[][] = [];
+const report: Row[] = [];
 function row(...cells: string[]): void {
   rows.push(cells);
 }
@@ -129,11 +131,15 @@ const tile = new Uint8Array(deflateSync(cropRgb(typed, typing), { level: 1 }));
 
 row('case', 'renderer', 'encode (median)', 'bytes', 'runs');
 let r = time(() => kitty.full(frame, at), 5);
-row('full 1080p', 'kitty', fmtMs(r.ms), fmtBytes(kitty.full(frame, at).length), `${r.runs}`);
+const kittyFull = { ms: r.ms, bytes: kitty.full(frame, at).length };
+row('full 1080p', 'kitty', fmtMs(r.ms), fmtBytes(kittyFull.bytes), `${r.runs}`);
 const floorB64 = (): string => deflateSync(frame.data, { level: 1 }).toString('base64');
 r = time(floorB64, 5);
 row('full 1080p', 'floor: zlib-1 + base64', fmtMs(r.ms), fmtBytes(floorB64().length), `${r.runs}`);
+report.push({ scenario: 'kitty full 1080p: encode', ours: kittyFull.ms, unit: 'ms', baseline: r.ms, baselineName: 'zlib-1 + base64', aim: '<= 1.3x floor', met: kittyFull.ms <= 1.3 * r.ms });
+report.push({ scenario: 'kitty full 1080p: bytes', ours: kittyFull.bytes, unit: 'B', baseline: floorB64().length, baselineName: 'zlib-1 + base64', aim: '<= 1.3x floor', met: kittyFull.bytes <= 1.3 * floorB64().length });
 r = time(() => sixel.full(frame, at), 3);
+const sixelMs = r.ms;
 const ourSixel = sixel.full(frame, at);
 row('full 1080p', 'sixel', fmtMs(r.ms), fmtBytes(ourSixel.length), `${r.runs}`);
 r = time(() => blocks.full(blocksFrame, at), 5);
@@ -174,8 +180,11 @@ try {
     }, 3, 0);
     const img = decodeSixel(out);
     row(`${tool.name} (process, PNG decode incl.)`, fmtMs(t.ms), fmtBytes(out.length), `${img.width}x${img.height}`, psnr(frame, img));
+    report.push({ scenario: `sixel full 1080p vs ${tool.name}: encode`, ours: sixelMs, unit: 'ms', baseline: t.ms, baselineName: tool.name, aim: 'faster', met: sixelMs < t.ms });
+    report.push({ scenario: `sixel full 1080p vs ${tool.name}: PSNR`, ours: Number.parseFloat(psnr(frame, decodeSixel(ourSixel))), unit: 'dB', baseline: Number.parseFloat(psnr(frame, img)), baselineName: tool.name, aim: '>= 30 dB', met: Number.parseFloat(psnr(frame, decodeSixel(ourSixel))) >= 30 });
   }
   printTable('Sixel against chafa and img2sixel (same 1080p image)');
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
+emit('graphics', report);

@@ -13,6 +13,7 @@ import { relayWithAgent } from '../test/helpers/client-pairing.js';
 import { TestAgent } from '../test/helpers/agent.js';
 import { startShare } from '../test/helpers/tmux.js';
 import { XConn } from '../src/daemon/capture/xconn.js';
+import { emit, type Row } from './lib/report.js';
 
 const require = createRequire(import.meta.url);
 const N = Number(process.env.N ?? 300);
@@ -27,7 +28,9 @@ function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
 }
+const rows: Row[] = [];
 function report(name: string, xs: number[]): void {
+  rows.push({ scenario: `${name}, p95`, ours: pct(xs, 95), unit: 'ms' });
   console.log(`${name.padEnd(52)} n=${String(xs.length).padStart(4)}  p50 ${pct(xs, 50).toFixed(2).padStart(6)} ms  p95 ${pct(xs, 95).toFixed(2).padStart(6)} ms  max ${Math.max(...xs).toFixed(2).padStart(6)} ms`);
 }
 
@@ -116,6 +119,7 @@ try {
   report('agent -> relay -> rso share -> X: pointer move', await measure(l, N, 'e2e move', (i) => agent.send({ type: 'input', events: [{ t: 'move', x: 100 + (i % 500), y: 400 }] }), motion));
   await agent.close();
   await l.close();
+  emit('input-latency', rows);
 } finally {
   pane?.kill();
   await relay.stop();

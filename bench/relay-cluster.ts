@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
+import { emit, type Row } from './lib/report.js';
 
 const MiB = 1024 * 1024;
 const TOTAL_BYTES = 256 * MiB;
@@ -31,6 +32,7 @@ try {
   const b = await startNode(`redis://127.0.0.1:${redisPort}`);
   console.log(`relay cluster: ${TOTAL_BYTES / MiB} MiB per throughput run, ${ROUND_TRIPS} round trips of 1 KiB, node ${process.version}`);
   console.log('frames     single MB/s   cross MB/s   cross/single');
+  const report: Row[] = [];
   for (const size of [64 * 1024, MiB]) {
     // Alternating, best of three each: other load on the machine hits both paths alike.
     let single = 0;
@@ -43,6 +45,7 @@ try {
     }
     const label = size >= MiB ? `${size / MiB} MiB` : `${size / 1024} KiB`;
     console.log(`${label.padEnd(9)}  ${single.toFixed(0).padStart(11)}  ${cross.toFixed(0).padStart(11)}  ${(cross / single).toFixed(2).padStart(13)}`);
+    report.push({ scenario: `cross-node forwarding, ${label} frames`, ours: cross, unit: 'MB/s', baseline: single, baselineName: 'single node' });
   }
   await latency(a, a, 200);
   const ls = await latency(a, a, ROUND_TRIPS);
@@ -51,6 +54,9 @@ try {
   console.log('round trip   single ms   cross ms   added ms');
   console.log(`median      ${ls.p50.toFixed(3).padStart(10)}  ${lc.p50.toFixed(3).padStart(9)}  ${(lc.p50 - ls.p50).toFixed(3).padStart(9)}`);
   console.log(`p99         ${ls.p99.toFixed(3).padStart(10)}  ${lc.p99.toFixed(3).padStart(9)}  ${(lc.p99 - ls.p99).toFixed(3).padStart(9)}`);
+  report.push({ scenario: 'round trip of 1 KiB through one relay, p99', ours: ls.p99, unit: 'ms' });
+  report.push({ scenario: 'round trip of 1 KiB across two nodes, p99', ours: lc.p99, unit: 'ms', baseline: ls.p99, baselineName: 'single node' });
+  emit('relay-cluster', report);
 } finally {
   for (const n of nodes) n.kill('SIGINT');
   redis.kill('SIGTERM');

@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
+import { emit } from './lib/report.js';
 
 const SESSIONS = Number(process.env.RSO_BENCH_SESSIONS ?? 1000);
 const BATCH = 50;
@@ -53,6 +54,11 @@ async function main(): Promise<void> {
     console.log(`rss     ${mib(before.rss)} ${mib(after.rss)}   ${per(before.rss, after.rss).padStart(8)} KiB`);
     console.log(`heap    ${mib(before.heapUsed)} ${mib(after.heapUsed)}   ${per(before.heapUsed, after.heapUsed).padStart(8)} KiB`);
     console.log(`buffers ${mib(before.external)} ${mib(after.external)}   ${per(before.external, after.external).padStart(8)} KiB`);
+    const rssKiB = Number(per(before.rss, after.rss));
+    emit('relay-memory', [
+      { scenario: `RSS per idle paired session (${SESSIONS})`, ours: rssKiB, unit: 'KiB', aim: '< 20 KiB', met: rssKiB < 20 },
+      { scenario: `heap per idle paired session (${SESSIONS})`, ours: Number(per(before.heapUsed, after.heapUsed)), unit: 'KiB' },
+    ]);
     for (const ws of sockets) ws.terminate();
   } finally {
     child.kill('SIGTERM');

@@ -10,6 +10,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { WebSocket, WebSocketServer } from 'ws';
+import { emit, type Row } from './lib/report.js';
 
 const MiB = 1024 * 1024;
 const TOTAL_BYTES = 256 * MiB;
@@ -29,6 +30,7 @@ async function main(): Promise<void> {
   const hasSocat = spawnSync('socat', ['-V']).error === undefined;
   console.log(`relay throughput, ${TOTAL_BYTES / MiB} MiB per run, node ${process.version}`);
   console.log('size      relay MB/s   socat MB/s   relay/socat');
+  const report: Row[] = [];
   try {
     for (const size of [64 * 1024, MiB]) {
       // Warm both paths once, then measure.
@@ -41,10 +43,12 @@ async function main(): Promise<void> {
       }
       const label = size >= MiB ? `${size / MiB} MiB` : `${size / 1024} KiB`;
       console.log(`${label.padEnd(8)}  ${r.toFixed(0).padStart(10)}   ${s === null ? '   (no socat)' : s.toFixed(0).padStart(10)}   ${s === null ? '' : (r / s).toFixed(2).padStart(11)}`);
+      report.push({ scenario: `forwarding ${label} messages`, ours: r, unit: 'MB/s', baseline: s, baselineName: 'socat', aim: '>= 0.8x socat', met: s === null ? null : r >= 0.8 * s });
     }
   } finally {
     relay.proc.kill('SIGTERM');
   }
+  emit('relay-throughput', report);
 }
 
 async function startChild(argv: string[]): Promise<{ proc: ChildProcess; port: number }> {

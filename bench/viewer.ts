@@ -11,6 +11,9 @@ import { desktopLike, glyph, prng, terminalRect } from '../src/codec/synthetic.j
 import { encodeFrame, parseFromCustomer } from '../src/protocol/app.js';
 import { Picture, createRenderer, type Area } from '../src/agent/picture.js';
 import type { GraphicsKind } from '../src/agent/graphics/renderer.js';
+import { emit, type Row } from './lib/report.js';
+
+const report: Row[] = [];
 
 const W = 1920;
 const H = 1080;
@@ -147,5 +150,8 @@ for (const kind of ['kitty', 'sixel', 'blocks'] as const) {
       name.startsWith('full') ? 5 : 200,
     );
     console.log([name, kind, String(recs.length), fmtBytes(wire), fmtMs(r.ms), fmtMs(r.p95), fmtBytes(termBytes), String(r.runs)].join(' | '));
+    const typingPart = name.startsWith('typing (changed part');
+    report.push({ scenario: `${name}, ${kind}: receive + render`, ours: r.ms, unit: 'ms', aim: typingPart ? '< 5 ms' : undefined, met: typingPart ? r.ms < 5 : undefined });
   }
 }
+emit('viewer', report);
