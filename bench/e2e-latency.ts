@@ -104,7 +104,7 @@ try {
 
   emit('e2e-latency', [
     { scenario: 'typing: change -> viewer wrote it, p50', ours: median(lat), unit: 'ms' },
-    { scenario: 'typing: change -> viewer wrote it, p95', ours: quantile(lat, 0.95), unit: 'ms', baseline: null, aim: '< 30 ms', met: quantile(lat, 0.95) < 30 },
+    { scenario: 'typing: change -> viewer wrote it, p95', ours: quantile(lat, 0.95), unit: 'ms', aim: '< 30 ms', met: quantile(lat, 0.95) < 30 },
     { scenario: 'typing: change -> viewer wrote it, max', ours: Math.max(...lat), unit: 'ms' },
     { scenario: 'fast-changing quarter screen, kitty', ours: ups, unit: 'updates/s', aim: '>= 30/s', met: ups >= 30 },
     { scenario: 'fast-changing quarter screen, update bytes', ours: bps / 1e6, unit: 'MB/s' },
