@@ -264,15 +264,21 @@ function copyRects(a: Uint32Array, b: Uint32Array, width: number, height: number
     open = next;
   }
 
-  const out: CopyRect[] = [];
-  for (const run of runs) {
+  const rects: Rect[] = runs.map((run) => {
     const first = cellRect(run.col, run.row);
     const last = cellRect(run.col + run.cols - 1, run.row + run.rows - 1);
-    let rect: Rect = { x: first.x, y: first.y, w: last.x + last.w - first.x, h: last.y + last.h - first.y };
-    rect = grow(a, b, width, height, r, rect, dx, dy);
-    if (rect.w * rect.h < minArea) continue;
-    out.push({ ...rect, srcX: rect.x - dx, srcY: rect.y - dy });
-  }
+    return { x: first.x, y: first.y, w: last.x + last.w - first.x, h: last.y + last.h - first.y };
+  });
+  const out: CopyRect[] = [];
+  rects.forEach((start, i) => {
+    // A rectangle does not grow into another one: the pixels there are copied already, and
+    // overlapping copies would cost the terminal twice. Disjoint copies inside the frame also
+    // keep well within the decoder's area budget (update.ts, maxAreaRatio).
+    const others = rects.filter((_, j) => j !== i);
+    const rect = grow(a, b, width, height, r, start, dx, dy, (line) => others.some((o) => intersect(o, line) !== null));
+    rects[i] = rect;
+    if (rect.w * rect.h >= minArea) out.push({ ...rect, srcX: rect.x - dx, srcY: rect.y - dy });
+  });
   return out;
 }
 
@@ -281,18 +287,19 @@ function copyRects(a: Uint32Array, b: Uint32Array, width: number, height: number
  * worth, inside the region) while the new line still matches: window edges and the last
  * scrolled line rarely fall on the tile grid.
  */
-function grow(a: Uint32Array, b: Uint32Array, width: number, height: number, r: Rect, rect: Rect, dx: number, dy: number): Rect {
+function grow(a: Uint32Array, b: Uint32Array, width: number, height: number, r: Rect, rect: Rect, dx: number, dy: number, taken: (line: Rect) => boolean): Rect {
   let { x, y, w, h } = rect;
-  for (let n = 0; n < TILE_SIZE && y > r.y && matches(a, b, width, height, { x, y: y - 1, w, h: 1 }, dx, dy); n++) {
+  const ok = (line: Rect): boolean => !taken(line) && matches(a, b, width, height, line, dx, dy);
+  for (let n = 0; n < TILE_SIZE && y > r.y && ok({ x, y: y - 1, w, h: 1 }); n++) {
     y--;
     h++;
   }
-  for (let n = 0; n < TILE_SIZE && y + h < r.y + r.h && matches(a, b, width, height, { x, y: y + h, w, h: 1 }, dx, dy); n++) h++;
-  for (let n = 0; n < TILE_SIZE && x > r.x && matches(a, b, width, height, { x: x - 1, y, w: 1, h }, dx, dy); n++) {
+  for (let n = 0; n < TILE_SIZE && y + h < r.y + r.h && ok({ x, y: y + h, w, h: 1 }); n++) h++;
+  for (let n = 0; n < TILE_SIZE && x > r.x && ok({ x: x - 1, y, w: 1, h }); n++) {
     x--;
     w++;
   }
-  for (let n = 0; n < TILE_SIZE && x + w < r.x + r.w && matches(a, b, width, height, { x: x + w, y, w: 1, h }, dx, dy); n++) w++;
+  for (let n = 0; n < TILE_SIZE && x + w < r.x + r.w && ok({ x: x + w, y, w: 1, h }); n++) w++;
   return { x, y, w, h };
 }
 
