@@ -17,11 +17,12 @@ const SEEDS: Uint8Array[] = [
   encodeUpdate({ seq: 2, width: 128, height: 64, tiles: [zlibTile(0, 0, 64, 64, 7), { encoding: 'copy', x: 64, y: 0, w: 64, h: 64, srcX: 0, srcY: 0 }] }),
   encodeUpdate({ seq: 3, width: 100, height: 50, tiles: [zlibTile(10, 10, 8, 8, 200), { encoding: 'solid', x: 0, y: 0, w: 1, h: 1, color: 0 }, zlibTile(90, 40, 10, 10, 1)] }),
   encodeUpdate({ seq: 0xffffffff, width: 1, height: 1, tiles: [] }),
-  // A zlib bomb in a legal tile: 64x64 pixels promised, far more bytes inside.
-  (() => {
-    const u = encodeUpdate({ seq: 4, width: 64, height: 64, tiles: [zlibTile(0, 0, 64, 64, 0)] });
-    return u;
-  })(),
+  encodeUpdate({ seq: 4, width: 64, height: 64, tiles: [zlibTile(0, 0, 64, 64, 0)] }),
+  // Overlapping tiles: twice the frame area is the most an update may paint (accepted), three
+  // times is refused (encodeUpdate does not check this; the decoder must).
+  encodeUpdate({ seq: 5, width: 64, height: 64, tiles: [0, 1].map((i) => ({ encoding: 'solid', x: 0, y: 0, w: 64, h: 64, color: i }) as Tile) }),
+  encodeUpdate({ seq: 6, width: 64, height: 64, tiles: [0, 1, 2].map((i) => ({ encoding: 'solid', x: 0, y: 0, w: 64, h: 64, color: i }) as Tile) }),
+  encodeUpdate({ seq: 7, width: 64, height: 64, tiles: [zlibTile(0, 0, 64, 64, 1), zlibTile(0, 0, 64, 64, 2), zlibTile(0, 0, 64, 64, 3)] }),
 ];
 const BOMB = deflateSync(new Uint8Array(64 * 1024 * 1024));
 
@@ -62,8 +63,9 @@ t.test('decodeUpdate + applyUpdate', async (t) => {
       return u;
     },
     codes: ['RSO_ERR_PROTOCOL'],
-    check: (_bytes, result) => {
+    check: (bytes, result) => {
       const u = result as ReturnType<typeof decodeUpdate>;
+      if (bytes[0] !== 0x55 || bytes[1] !== 1) throw new Error('wrong magic or version accepted');
       let area = 0;
       for (const tile of u.tiles) {
         area += tile.w * tile.h;
