@@ -264,22 +264,21 @@ function copyRects(a: Uint32Array, b: Uint32Array, width: number, height: number
     open = next;
   }
 
-  const rects: Rect[] = runs.map((run) => {
+  const out: CopyRect[] = [];
+  for (const run of runs) {
     const first = cellRect(run.col, run.row);
     const last = cellRect(run.col + run.cols - 1, run.row + run.rows - 1);
-    return { x: first.x, y: first.y, w: last.x + last.w - first.x, h: last.y + last.h - first.y };
-  });
-  const out: CopyRect[] = [];
-  rects.forEach((start, i) => {
-    // A rectangle does not grow into another one: the pixels there are copied already, and
-    // overlapping copies would cost the terminal twice. Disjoint copies inside the frame also
-    // keep well within the decoder's area budget (update.ts, maxAreaRatio).
-    const others = rects.filter((_, j) => j !== i);
-    const rect = grow(a, b, width, height, r, start, dx, dy, (line) => others.some((o) => intersect(o, line) !== null));
-    rects[i] = rect;
+    const rect = grow(a, b, width, height, r, { x: first.x, y: first.y, w: last.x + last.w - first.x, h: last.y + last.h - first.y }, dx, dy);
     if (rect.w * rect.h >= minArea) out.push({ ...rect, srcX: rect.x - dx, srcY: rect.y - dy });
-  });
-  return out;
+  }
+  // Grown rectangles may overlap where they grew through a partly matching tile next to
+  // another run. That is harmless for the picture (both copy the same pixels) and keeps the
+  // partial tiles covered, but the decoder refuses updates whose tiles cover more than twice
+  // the frame (update.ts, maxAreaRatio) and painted tiles may cover up to one frame more: so
+  // the copies keep to one frame's worth, the largest first.
+  out.sort((p, q) => q.w * q.h - p.w * p.h);
+  let area = 0;
+  return out.filter((c) => (area += c.w * c.h) <= width * height);
 }
 
 /**
@@ -287,19 +286,18 @@ function copyRects(a: Uint32Array, b: Uint32Array, width: number, height: number
  * worth, inside the region) while the new line still matches: window edges and the last
  * scrolled line rarely fall on the tile grid.
  */
-function grow(a: Uint32Array, b: Uint32Array, width: number, height: number, r: Rect, rect: Rect, dx: number, dy: number, taken: (line: Rect) => boolean): Rect {
+function grow(a: Uint32Array, b: Uint32Array, width: number, height: number, r: Rect, rect: Rect, dx: number, dy: number): Rect {
   let { x, y, w, h } = rect;
-  const ok = (line: Rect): boolean => !taken(line) && matches(a, b, width, height, line, dx, dy);
-  for (let n = 0; n < TILE_SIZE && y > r.y && ok({ x, y: y - 1, w, h: 1 }); n++) {
+  for (let n = 0; n < TILE_SIZE && y > r.y && matches(a, b, width, height, { x, y: y - 1, w, h: 1 }, dx, dy); n++) {
     y--;
     h++;
   }
-  for (let n = 0; n < TILE_SIZE && y + h < r.y + r.h && ok({ x, y: y + h, w, h: 1 }); n++) h++;
-  for (let n = 0; n < TILE_SIZE && x > r.x && ok({ x: x - 1, y, w: 1, h }); n++) {
+  for (let n = 0; n < TILE_SIZE && y + h < r.y + r.h && matches(a, b, width, height, { x, y: y + h, w, h: 1 }, dx, dy); n++) h++;
+  for (let n = 0; n < TILE_SIZE && x > r.x && matches(a, b, width, height, { x: x - 1, y, w: 1, h }, dx, dy); n++) {
     x--;
     w++;
   }
-  for (let n = 0; n < TILE_SIZE && x + w < r.x + r.w && ok({ x: x + w, y, w: 1, h }); n++) w++;
+  for (let n = 0; n < TILE_SIZE && x + w < r.x + r.w && matches(a, b, width, height, { x: x + w, y, w: 1, h }, dx, dy); n++) w++;
   return { x, y, w, h };
 }
 
