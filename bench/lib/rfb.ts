@@ -196,7 +196,7 @@ function updateRequest(incremental: boolean, width: number, height: number): Buf
 export function startRfbClient(opts: RfbOptions): Socket {
   const sock = connect(opts.port, opts.host ?? '127.0.0.1');
   sock.setNoDelay(true);
-  let buf = Buffer.alloc(0);
+  let buf: Buffer = Buffer.alloc(0);
   let state: 'version' | 'security-types' | 'security-result' | 'server-init' | 'messages' = 'version';
   let width = 0;
   let height = 0;
