@@ -1,5 +1,5 @@
 import t from 'tap';
-import { randomBytes } from 'node:crypto';
+import { createCipheriv, randomBytes } from 'node:crypto';
 import { FRAME_RECORD, FRAME_SHARE } from '../protocol/peer.js';
 import { MAX_PEER_FRAME_BYTES, MAX_RECORD_PLAINTEXT } from '../protocol/version.js';
 import { RecordChannel } from './channel.js';
@@ -214,4 +214,37 @@ t.test('the nonce is 4 zero bytes || the 64-bit big-endian counter (RFC 8439 lay
   d.setAuthTag(frame.subarray(frame.length - 16));
   const inner = Buffer.concat([d.update(frame.subarray(1, frame.length - 16)), d.final()]);
   t.equal(inner.toString('hex'), '00' + Buffer.from('one').toString('hex'), 'content type 0, then the payload');
+});
+
+/** A record with any inner plaintext (content type included), sealed the way channel.ts seals, at counter 0. */
+function rawRecord(key: Uint8Array, inner: Uint8Array): Uint8Array {
+  const c = createCipheriv('chacha20-poly1305', key, Buffer.alloc(12), { authTagLength: 16 });
+  c.setAAD(Uint8Array.of(FRAME_RECORD), { plaintextLength: inner.length });
+  return Buffer.concat([Uint8Array.of(FRAME_RECORD), c.update(inner), c.final(), c.getAuthTag()]);
+}
+
+t.test('heartbeat: an empty record of content type 2, in the counter sequence like any other', async (t) => {
+  const { customer, agent } = pair();
+  const hb = customer.sealHeartbeat();
+  t.equal(hb.length, 1 + 1 + 16, 'header, content type, tag: no payload');
+  t.same(agent.open(hb), { type: 'heartbeat' });
+  t.equal(Buffer.from(data(agent.open(customer.seal(Buffer.from('after'))))).toString(), 'after', 'the next record still opens');
+  t.notOk(agent.closed, 'a heartbeat is not a close');
+  t.throws(() => agent.open(hb), { code: 'RSO_ERR_TAMPERED' }, 'a replayed heartbeat is detected like any replay');
+  const fresh = pair();
+  fresh.customer.seal(Buffer.from('x'));
+  t.throws(() => fresh.agent.open(fresh.customer.sealHeartbeat()), { code: 'RSO_ERR_TAMPERED' }, 'a heartbeat that skipped a record is detected');
+  fresh.customer.sealClose();
+  t.throws(() => fresh.customer.sealHeartbeat(), { code: 'RSO_ERR_PROTOCOL' }, 'no heartbeat after our close');
+});
+
+t.test('a heartbeat with a payload, or an unknown content type, is a PROTOCOL error', async (t) => {
+  for (const inner of [Uint8Array.of(2, 0), Uint8Array.of(2, 1, 2, 3), Uint8Array.of(3), Uint8Array.of(1, 0)]) {
+    const keys = handshakeKeys();
+    const agent = new RecordChannel(keys.agent);
+    t.throws(() => agent.open(rawRecord(keys.customer.send, inner)), { code: 'RSO_ERR_PROTOCOL' }, `inner ${hex(inner)}`);
+    t.ok(agent.closed);
+  }
+  const keys = handshakeKeys();
+  t.same(new RecordChannel(keys.agent).open(rawRecord(keys.customer.send, Uint8Array.of(2))), { type: 'heartbeat' }, 'the raw sealer agrees with channel.ts');
 });

@@ -3,7 +3,14 @@
 // expected key and counter, or the channel is dead.
 //
 //   frame     = [FRAME_RECORD] || ciphertext || tag (16)       AAD   = [FRAME_RECORD]
-//   plaintext = content type (0 data, 1 close) || payload      nonce = 0x00000000 || counter (u64 BE)
+//   plaintext = content type (0 data, 1 close, 2 heartbeat) || payload
+//   nonce     = 0x00000000 || counter (u64 BE)
+//
+// A heartbeat has an empty payload. It exists so that silence means something: the session
+// sends one after a second without any other record, and a peer that hears nothing at all for
+// a few seconds knows the other side (or the path) is gone, even when no socket closed (kill
+// -9 behind a NAT, a pulled cable, a stopped process). Inside the channel, so the relay can
+// neither forge nor suppress liveness without the session noticing.
 //
 // The counter is per direction, starts at 0, and is never sent: the receiver uses the one it
 // expects, so a replayed, reordered, dropped or truncated record fails authentication instead of
@@ -18,13 +25,14 @@ import type { ChannelKeys } from './handshake.js';
 
 export type { ChannelKeys } from './handshake.js';
 
-export type Opened = { type: 'data'; data: Uint8Array } | { type: 'close' };
+export type Opened = { type: 'data'; data: Uint8Array } | { type: 'close' } | { type: 'heartbeat' };
 
 const KEY_BYTES = 32;
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 const CONTENT_DATA = 0;
 const CONTENT_CLOSE = 1;
+const CONTENT_HEARTBEAT = 2;
 const AAD = Uint8Array.of(FRAME_RECORD);
 // setAAD's plaintextLength matters only to CCM; Node's types require it for every AEAD, so it is
 // given (correctly) even though chacha20-poly1305 ignores it.
@@ -82,6 +90,11 @@ export class RecordChannel {
     return frame;
   }
 
+  /** An empty sign of life; the peer's open() returns { type: 'heartbeat' }. */
+  sealHeartbeat(): Uint8Array {
+    return this.sealRecord(CONTENT_HEARTBEAT, new Uint8Array(0));
+  }
+
   open(frame: Uint8Array): Opened {
     this.assertAlive();
     if (frame.length > MAX_PEER_FRAME_BYTES) {
@@ -114,6 +127,7 @@ export class RecordChannel {
       this.receivedClose = true;
       return { type: 'close' };
     }
+    if (type === CONTENT_HEARTBEAT && inner.length === 1) return { type: 'heartbeat' };
     // Authentic but not something this version writes: a broken or newer peer, not an attacker.
     this.die('RSO_ERR_PROTOCOL', 'The other side sent a record this program does not understand; the session was ended.', `record content type ${String(type)}, ${inner.length} bytes`);
   }

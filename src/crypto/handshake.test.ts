@@ -258,3 +258,37 @@ t.test('bad options are refused without echoing the secret', async (t) => {
   }
   t.throws(() => startHandshake({ ...base, role: 'customer', randomScalar: () => new Uint8Array(32) }), { code: 'RSO_ERR_INTERNAL' });
 });
+
+t.test('resume material: the same on both sides, a public id unrelated to the secret, fresh per handshake', async (t) => {
+  const { customer, agent } = run();
+  if (customer instanceof Error || agent instanceof Error) throw new Error('handshake failed');
+  t.equal(customer.resume.secret.length, 32);
+  t.match(customer.resume.id, /^[0-9a-f]{32}$/);
+  t.equal(hex(customer.resume.secret), hex(agent.resume.secret), 'both sides hold the same resume secret');
+  t.equal(customer.resume.id, agent.resume.id, 'and the same id');
+  t.notOk(hex(customer.resume.secret).includes(customer.resume.id), 'the id is not a part of the secret');
+  t.not(hex(customer.resume.secret), hex(customer.keys.send));
+  t.not(hex(customer.resume.secret), hex(customer.keys.receive));
+  const again = run();
+  if (again.customer instanceof Error) throw again.customer;
+  t.not(again.customer.resume.id, customer.resume.id, 'a new handshake (new scalars) gives a new id');
+});
+
+t.test('a resume handshake: PRS = the resume secret; the right secret keys, a guessed one fails confirmation', async (t) => {
+  const first = run();
+  if (first.customer instanceof Error || first.agent instanceof Error) throw new Error('handshake failed');
+  const sid2 = Uint8Array.from({ length: 16 }, (_, i) => 100 + i);
+  const resumed = run({ secret: first.customer.resume.secret, sid: sid2 }, { secret: first.agent.resume.secret, sid: sid2 });
+  if (resumed.customer instanceof Error || resumed.agent instanceof Error) throw new Error('resume failed');
+  t.equal(hex(resumed.customer.keys.send), hex(resumed.agent.keys.receive), 'fresh keys agree');
+  t.not(hex(resumed.customer.keys.send), hex(first.customer.keys.send), 'and differ from the old ones');
+  t.not(resumed.customer.resume.id, first.customer.resume.id, 'a fresh resume id for the next time');
+  t.not(hex(resumed.customer.resume.secret), hex(first.customer.resume.secret), 'and a fresh resume secret');
+  // A relay that guesses: any other 32 bytes, or the 6 digits, fail key confirmation on both sides.
+  for (const guess of [new Uint8Array(32), Uint8Array.from(first.customer.resume.secret, (b, i) => (i === 0 ? b ^ 1 : b)), '913705']) {
+    const out = run({ secret: first.customer.resume.secret, sid: sid2 }, { secret: guess, sid: sid2 });
+    t.match(out.customer, { code: 'RSO_ERR_WRONG_CODE' }, 'the customer sees the wrong secret');
+    t.match(out.agent, { code: 'RSO_ERR_WRONG_CODE' }, 'so does the other side');
+  }
+  t.throws(() => startHandshake({ ...base, role: 'customer', secret: new Uint8Array(31) }), { code: 'RSO_ERR_INTERNAL' }, 'a resume secret is 32 bytes');
+});

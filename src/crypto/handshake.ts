@@ -19,8 +19,11 @@ import { FIELD_SIZE_BYTES, calculateGenerator, iskIr, lvCat, sampleScalar, scala
 export interface HandshakeOptions {
   /** 'customer' = CPace initiator (A), 'agent' = responder (B). */
   role: Role;
-  /** The 6 secret digits of the session number: the CPace PRS. */
-  secret: string;
+  /**
+   * The CPace PRS: the 6 secret digits of the session number, or, to resume a session after
+   * the relay connection dropped, the 32-byte resume secret the previous handshake derived.
+   */
+  secret: string | Uint8Array;
   nameplate: string;
   /** 16 bytes: the relay's paired.sid, base64url-decoded by the caller. */
   sid: Uint8Array;
@@ -34,10 +37,23 @@ export interface ChannelKeys {
   receive: Uint8Array;
 }
 
+/**
+ * What lets the two sides resume this session over a new relay connection (docs/resume.md).
+ * `secret` is the next handshake's password and never leaves this machine; `id` is public: the
+ * relay uses it to bring the two sides together again, and it reveals nothing about `secret`
+ * (a different HKDF label).
+ */
+export interface ResumeMaterial {
+  secret: Uint8Array;
+  /** 32 lowercase hex digits. */
+  id: string;
+}
+
 export interface HandshakeResult {
   keys: ChannelKeys;
   /** 4 digits, the same on both sides when nobody sits in the middle. */
   verificationCode: string;
+  resume: ResumeMaterial;
 }
 
 /** We know the secret and sent our share; we wait for the peer's share. */
@@ -56,6 +72,7 @@ export interface KnowKeyState {
   readonly role: Role;
   readonly keys: ChannelKeys;
   readonly verificationCode: string;
+  readonly resume: ResumeMaterial;
   /** The tag the peer must send: wiped when this state is consumed. */
   readonly peerTag: Uint8Array;
 }
@@ -80,6 +97,8 @@ const KEY_BYTES = 32;
 const TAG_BYTES = 64;
 const LABEL = `rso/${PROTOCOL_VERSION}`;
 const SECRET_RE = /^[0-9]{6}$/;
+export const RESUME_SECRET_BYTES = 32;
+const RESUME_ID_BYTES = 16;
 
 /** The AD of Section 7: each side says which role it plays, so a reflected share is caught. */
 const AD: Record<Role, Uint8Array> = { customer: utf8('rso customer'), agent: utf8('rso agent') };
@@ -123,6 +142,10 @@ function confirmTag(kc: Uint8Array, role: Role, transcript: Uint8Array): Uint8Ar
   return new Uint8Array(createHmac('sha512', kc).update(lvCat(utf8(`${LABEL} confirm`), utf8(role), transcript)).digest());
 }
 
+function toHex(b: Uint8Array): string {
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
 function frame(kind: number, ...parts: Uint8Array[]): Uint8Array {
   return concat(Uint8Array.of(kind), ...parts);
 }
@@ -130,12 +153,16 @@ function frame(kind: number, ...parts: Uint8Array[]): Uint8Array {
 export function startHandshake(opts: HandshakeOptions): { state: HandshakeState; send: Uint8Array[] } {
   if (opts.role !== 'customer' && opts.role !== 'agent') throw internal('bad role');
   // Never name the secret's value: it is the password.
-  if (typeof opts.secret !== 'string' || !SECRET_RE.test(opts.secret)) throw internal('secret is not 6 digits');
+  const digits = typeof opts.secret === 'string' && SECRET_RE.test(opts.secret);
+  const resumeSecret = opts.secret instanceof Uint8Array && opts.secret.length === RESUME_SECRET_BYTES;
+  if (!digits && !resumeSecret) throw internal('secret is neither 6 digits nor a resume secret');
   if (!NAMEPLATE_RE.test(opts.nameplate)) throw internal('bad nameplate');
   if (!(opts.sid instanceof Uint8Array) || opts.sid.length !== SID_BYTES) throw internal(`sid of ${String(opts.sid?.length)} bytes`);
 
   const sid = copy(opts.sid);
-  const prs = utf8(opts.secret);
+  // A resume secret is prefixed with its own label, so that no PRS of one kind is ever a PRS of
+  // the other kind.
+  const prs = typeof opts.secret === 'string' ? utf8(opts.secret) : lvCat(utf8(`${LABEL} resume`), opts.secret);
   const g = calculateGenerator(prs, channelIdentifier(opts.nameplate), sid);
   wipe(prs);
   // Copied so that wiping it later cannot reach into the caller's (test) buffer, nor the reverse.
@@ -170,6 +197,10 @@ function onShare(state: KnowSecretState, data: Uint8Array): HandshakeStep {
     agent: hkdf(isk, state.sid, 'confirm agent', TAG_BYTES),
   };
   const codeBytes = hkdf(isk, state.sid, 'verification code', 4);
+  const resume: ResumeMaterial = {
+    secret: hkdf(isk, state.sid, 'resume secret', RESUME_SECRET_BYTES),
+    id: toHex(hkdf(isk, state.sid, 'resume id', RESUME_ID_BYTES)),
+  };
   // 2^32 mod 10^4 leaves a bias of about 1e-6 per code: irrelevant for a visual check.
   const verificationCode = String(new DataView(codeBytes.buffer).getUint32(0) % 10_000).padStart(4, '0');
 
@@ -178,7 +209,7 @@ function onShare(state: KnowSecretState, data: Uint8Array): HandshakeStep {
   wipe(k, isk, kc.customer, kc.agent, codeBytes);
 
   const keys: ChannelKeys = me === 'customer' ? { send: customerToAgent, receive: agentToCustomer } : { send: agentToCustomer, receive: customerToAgent };
-  const next: KnowKeyState = { name: 'S2_know_key', role: me, keys, verificationCode, peerTag };
+  const next: KnowKeyState = { name: 'S2_know_key', role: me, keys, verificationCode, resume, peerTag };
   return { state: next, send: [frame(FRAME_CONFIRM, myTag)] };
 }
 
@@ -189,7 +220,8 @@ function onConfirm(state: KnowKeyState, data: Uint8Array): HandshakeStep {
   }
   // Copies, because stepHandshake wipes this state's own; the confirmed state holds no secret.
   const keys: ChannelKeys = { send: copy(state.keys.send), receive: copy(state.keys.receive) };
-  return { state: { name: 'S3_confirmed', role: state.role }, send: [], done: { keys, verificationCode: state.verificationCode } };
+  const resume: ResumeMaterial = { secret: copy(state.resume.secret), id: state.resume.id };
+  return { state: { name: 'S3_confirmed', role: state.role }, send: [], done: { keys, verificationCode: state.verificationCode, resume } };
 }
 
 function transition(state: HandshakeState, data: Uint8Array): HandshakeStep {
@@ -216,7 +248,7 @@ const spent = new WeakSet<HandshakeState>();
 
 function wipeState(state: HandshakeState): void {
   if (state.name === 'S1_know_secret') wipe(state.y);
-  if (state.name === 'S2_know_key') wipe(state.peerTag, state.keys.send, state.keys.receive);
+  if (state.name === 'S2_know_key') wipe(state.peerTag, state.keys.send, state.keys.receive, state.resume.secret);
 }
 
 /**
