@@ -6,7 +6,7 @@ import type { Server } from 'node:net';
 import { RsoError } from '../errors.js';
 import { AccountStore, accountsFile, defaultDataDir } from '../relay/accounts.js';
 import { serveAdmin } from '../relay/admin.js';
-import { AuditLog } from '../relay/audit.js';
+import { AuditLog, type AuditProblem } from '../relay/audit.js';
 import { createLogger, type LogFormat, type Logger } from '../relay/log.js';
 import { RelayMetrics, serveMetrics } from '../relay/metrics.js';
 import type { Cluster } from '../relay/cluster.js';
@@ -26,7 +26,10 @@ export async function runRelay(o: RelayCliOptions): Promise<void> {
   const log = createLogger(format, (line) => process.stdout.write(line));
   const dataDir = o.data ?? defaultDataDir();
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const audit = o.audit !== undefined ? new AuditLog(o.audit) : undefined;
+  // A failing audit file (disk full, I/O error) is logged at most once a minute, with the
+  // number of lines lost; the relay keeps forwarding (docs/resume.md, RELIABILITY.md).
+  let logAuditProblem: (p: AuditProblem) => void = () => {};
+  const audit = o.audit !== undefined ? new AuditLog(o.audit, undefined, (p) => logAuditProblem(p)) : undefined;
   // The first stdout line must be the listening line (scripts wait for it), so reload
   // reports are held back until the relay is up.
   let started = false;
@@ -93,6 +96,8 @@ export async function runRelay(o: RelayCliOptions): Promise<void> {
     throw err;
   }
   const running = relay;
+  logAuditProblem = (p) =>
+    log('audit-write-failed', { file: p.file, error: p.code, lostLines: p.lost, note: 'sessions go on; audit lines are lost until the file is writable again' });
   process.stdout.write(`relay listening on ${running.url}\n`);
   started = true;
   log('started', {

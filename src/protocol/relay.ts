@@ -18,8 +18,18 @@ export type ClientMessage =
   | { type: 'hello'; v: number; role: Role; token?: string }
   | { type: 'open' }
   | { type: 'join'; nameplate: string }
-  /** Result of key confirmation, so an honest relay can burn a number after 3 failures. */
-  | { type: 'keyed'; ok: boolean }
+  /**
+   * After the relay connection dropped mid-session: meet the other side again under the public
+   * resume id both derived from the last handshake (docs/resume.md). Sent instead of open/join.
+   */
+  | { type: 'resume'; rid: string }
+  /**
+   * Result of key confirmation, so an honest relay can burn a number after 3 failures. With
+   * ok, `rid` is the public resume id of the new keys: when the relay ends the session (one
+   * side left while the relay stayed up), it tells a later `resume` with that id at once that
+   * the other side is gone, instead of letting it wait out the resume window.
+   */
+  | { type: 'keyed'; ok: boolean; rid?: string }
   | { type: 'bye' };
 
 export type PeerLeftReason = 'closed' | 'wrong-code' | 'ended' | 'timeout' | 'shutdown';
@@ -41,6 +51,8 @@ export const NAMEPLATE_RE = /^[0-9]{3,6}$/;
 /** The shape of an agent token as the relay issues it; hello accepts exactly this. */
 export const TOKEN_RE = /^[A-Za-z0-9_-]{16,128}$/;
 const SID_RE = /^[A-Za-z0-9_-]{22}$/; // 16 bytes, base64url without padding
+/** A resume id: 16 bytes as 32 lowercase hex digits (handshake.ts). */
+export const RID_RE = /^[0-9a-f]{32}$/;
 const ID_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 const PEER_LEFT_REASONS: readonly PeerLeftReason[] = ['closed', 'wrong-code', 'ended', 'timeout', 'shutdown'];
 
@@ -129,10 +141,16 @@ export function parseClientMessage(raw: string): ClientMessage {
     case 'join':
       onlyKeys(obj, ['nameplate']);
       return { type: 'join', nameplate: str(obj, 'nameplate', NAMEPLATE_RE) };
-    case 'keyed':
-      onlyKeys(obj, ['ok']);
+    case 'resume':
+      onlyKeys(obj, ['rid']);
+      return { type: 'resume', rid: str(obj, 'rid', RID_RE, 32) };
+    case 'keyed': {
+      onlyKeys(obj, ['ok', 'rid']);
       if (typeof obj.ok !== 'boolean') throw protocolError('bad ok in keyed');
-      return { type: 'keyed', ok: obj.ok };
+      if (obj.rid === undefined) return { type: 'keyed', ok: obj.ok };
+      if (!obj.ok) throw protocolError('rid in a failed keyed');
+      return { type: 'keyed', ok: true, rid: str(obj, 'rid', RID_RE, 32) };
+    }
     case 'bye':
       onlyKeys(obj, []);
       return { type: 'bye' };

@@ -9,11 +9,56 @@ import type { AuditRecord } from './audit-record.js';
 
 export type AuditLine = Record<string, string | number | boolean | null>;
 
+/** How often a failing audit file is reported (the first failure at once). */
+export const AUDIT_PROBLEM_INTERVAL_MS = 60_000;
+
+/** What the relay logs about a failing audit file: never the lines themselves. */
+export interface AuditProblem {
+  file: string;
+  /** errno code of the last failure, e.g. ENOSPC. */
+  code: string;
+  /** Lines lost since the last report. */
+  lost: number;
+}
+
+/**
+ * At most one report per interval for a recurring problem, with the number of occurrences in
+ * between: a full disk must not turn every session event into a log line (which may well go
+ * to the same full disk).
+ */
+export class ProblemThrottle {
+  private lastReport: number | null = null;
+  private pending = 0;
+
+  constructor(private readonly intervalMs: number = AUDIT_PROBLEM_INTERVAL_MS) {}
+
+  /** One occurrence at `now`; returns how many to report now (all since the last report), or 0 to stay quiet. */
+  occur(now: number): number {
+    this.pending++;
+    if (this.lastReport !== null && now - this.lastReport < this.intervalMs) return 0;
+    this.lastReport = now;
+    const n = this.pending;
+    this.pending = 0;
+    return n;
+  }
+}
+
 export class AuditLog {
   private fd: number;
+  private readonly problems: ProblemThrottle;
 
-  constructor(readonly path: string, private readonly clock: () => Date = () => new Date()) {
+  /**
+   * `onProblem`: a line could not be written (disk full, file gone, I/O error). The relay goes
+   * on forwarding: an audit trail with a reported gap is better than ending everyone's session.
+   */
+  constructor(
+    readonly path: string,
+    private readonly clock: () => Date = () => new Date(),
+    private readonly onProblem: (p: AuditProblem) => void = () => {},
+    intervalMs: number = AUDIT_PROBLEM_INTERVAL_MS,
+  ) {
     this.fd = AuditLog.open(path);
+    this.problems = new ProblemThrottle(intervalMs);
   }
 
   private static open(path: string): number {
@@ -26,7 +71,13 @@ export class AuditLog {
   }
 
   write(line: AuditLine): void {
-    writeSync(this.fd, `${JSON.stringify({ time: this.clock().toISOString(), ...line })}\n`);
+    const now = this.clock();
+    try {
+      writeSync(this.fd, `${JSON.stringify({ time: now.toISOString(), ...line })}\n`);
+    } catch (err) {
+      const lost = this.problems.occur(now.getTime());
+      if (lost > 0) this.onProblem({ file: this.path, code: (err as NodeJS.ErrnoException).code ?? 'error', lost });
+    }
   }
 
   /** After rotation: new lines go to a fresh file at the same path. */

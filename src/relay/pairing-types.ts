@@ -17,6 +17,8 @@ export interface PairingConfig {
   newSid: () => string;
   /** Most sessions (pending or paired) at once; an open beyond it is refused. Default: no limit. */
   maxSessions?: number;
+  /** How long the first side of a resume waits for the other (ms). Default: RESUME_WINDOW_MS (30 s). */
+  resumeWindowMs?: number;
   /** The id an admin uses for a session (rso relay sessions / end). Default: s1, s2, ... */
   newSessionId?: () => string;
 }
@@ -63,10 +65,13 @@ export interface Plate {
   /** The attempt that ended last, so a keyed:false arriving after the joiner left still counts. */
   readonly lastAttempt: Attempt | null;
   readonly establishedAt: number | null;
+  /** The resume id the two sides announced in `keyed` (public; see docs/resume.md). */
+  readonly rid?: string;
 }
 
 export interface Tombstone {
-  readonly reason: 'expired' | 'burnt';
+  /** `ended`: a resume id whose session this relay ended (one side left while it stayed up). */
+  readonly reason: 'expired' | 'burnt' | 'ended';
   readonly until: number;
 }
 
@@ -88,7 +93,10 @@ export type PairingEvent =
   | { type: 'open'; conn: ConnId; now: number; nameplate?: string }
   /** `throttled`: the server's per-address join throttle refused this join. */
   | { type: 'join'; conn: ConnId; now: number; nameplate: string; throttled: boolean }
-  | { type: 'keyed'; conn: ConnId; now: number; ok: boolean }
+  /** `rid`: the public resume id; throttled like a join. */
+  | { type: 'resume'; conn: ConnId; now: number; rid: string; throttled: boolean }
+  /** `rid`: the resume id the client will use if this relay connection drops (keyed ok only). */
+  | { type: 'keyed'; conn: ConnId; now: number; ok: boolean; rid?: string }
   | { type: 'bye'; conn: ConnId; now: number }
   /** The client broke the protocol in a way the server saw first (bad JSON, early binary, size). */
   | { type: 'violation'; conn: ConnId; now: number; code: ErrorCode; message: string }

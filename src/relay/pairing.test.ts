@@ -323,3 +323,71 @@ t.test('impossible transitions throw', async (t) => {
   t.throws(() => h.ev({ type: 'closed', conn: 1, now: 0 }), { code: 'RSO_ERR_INTERNAL' }, 'closed twice');
   t.throws(() => h.ev({ type: 'nonsense', now: 0 } as unknown as PairingEvent), { code: 'RSO_ERR_INTERNAL' }, 'unknown event');
 });
+
+t.test('resume: two sides presenting the same rid are paired under a fresh sid; a third is CROWDED', async (t) => {
+  const h = new Harness();
+  const rid = '0123456789abcdef0123456789abcdef';
+  for (const [conn, role] of [[1, 'agent'], [2, 'customer'], [3, 'customer'], [4, 'agent']] as const) {
+    h.connect(conn);
+    h.hello(conn, role);
+  }
+  t.same(h.ev({ type: 'resume', conn: 1, now: 0, rid, throttled: false }).filter((e) => e.type === 'send'), [], 'the first side waits, told nothing');
+  t.same(counts(h.state), { pending: 1, paired: 0, connections: 4 });
+  h.ev({ type: 'resume', conn: 2, now: 0, rid, throttled: false });
+  const toCustomer = h.sent(2)[0];
+  const toAgent = h.sent(1)[0];
+  t.match(toCustomer, { type: 'paired', peer: { role: 'agent', agent: { id: 'anna', verified: true } } }, 'the customer learns the verified agent again');
+  t.match(toAgent, { type: 'paired', peer: { role: 'customer' } });
+  t.equal(toCustomer?.type === 'paired' && toAgent?.type === 'paired' && toCustomer.sid === toAgent.sid, true, 'one fresh sid for both');
+  t.ok(h.effects.some((e) => e.type === 'link' && e.a === 1 && e.b === 2), 'their frames are forwarded');
+  h.ev({ type: 'resume', conn: 3, now: 0, rid, throttled: false });
+  t.match(h.sent(3)[0], { type: 'error', code: 'RSO_ERR_CROWDED' }, 'a third presenting the rid is refused');
+  h.ev({ type: 'resume', conn: 4, now: 0, rid: 'ffffffffffffffffffffffffffffffff', throttled: true });
+  t.match(h.sent(4)[0], { type: 'error', code: 'RSO_ERR_THROTTLED' }, 'resumes are throttled like joins');
+  h.keyed(1, true);
+  h.keyed(2, true);
+  t.same(counts(h.state), { pending: 0, paired: 1, connections: 4 });
+});
+
+t.test('resume: the same role twice is refused; a rid waits at most the resume window', async (t) => {
+  const h = new Harness(config({ resumeWindowMs: 5000 }));
+  const rid = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
+  for (const [conn, role] of [[1, 'customer'], [2, 'customer'], [3, 'agent']] as const) {
+    h.connect(conn);
+    h.hello(conn, role);
+  }
+  h.ev({ type: 'resume', conn: 1, now: 0, rid, throttled: false });
+  h.ev({ type: 'resume', conn: 2, now: 0, rid, throttled: false });
+  t.match(h.sent(2)[0], { type: 'error', code: 'RSO_ERR_PROTOCOL' }, 'two customers never pair');
+  t.same(h.ev({ type: 'tick', now: 4999 }), [], 'still waiting just before the window ends');
+  h.ev({ type: 'tick', now: 5000 });
+  t.match(h.sent(1)[0], { type: 'error', code: 'RSO_ERR_EXPIRED', message: /did not come back in time/ });
+  t.same(h.closedConns(), [1]);
+  h.ev({ type: 'resume', conn: 3, now: 5001, rid, throttled: false });
+  t.same(h.sent(3), [], 'a late side waits alone, it is not paired with the expired one');
+  h.ev({ type: 'resume', conn: 3, now: 5002, rid, throttled: false });
+  t.match(h.sent(3)[0], { type: 'error', code: 'RSO_ERR_PROTOCOL' }, 'one resume per connection');
+});
+
+t.test('resume: a rid whose session this relay ended is told at once that the other side is gone', async (t) => {
+  const h = new Harness(config({ resumeWindowMs: 5000 }));
+  const rid = 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb';
+  const nameplate = (h.connect(1), h.hello(1, 'agent'), h.open(1));
+  h.connect(2);
+  h.hello(2, 'customer');
+  h.join(2, nameplate);
+  h.ev({ type: 'keyed', conn: 1, now: 0, ok: true, rid });
+  h.ev({ type: 'keyed', conn: 2, now: 0, ok: true, rid });
+  // The customer's connection drops while the relay stays up: the agent is told, the session ends.
+  h.ev({ type: 'closed', conn: 2, now: 10 });
+  t.match(h.sent(1)[0], { type: 'peer-left' });
+  h.connect(3);
+  h.hello(3, 'customer');
+  h.ev({ type: 'resume', conn: 3, now: 20, rid, throttled: false });
+  t.match(h.sent(3)[0], { type: 'error', code: 'RSO_ERR_PEER_LEFT', message: /told you left/ }, 'the late side learns the session is over');
+  // After the window the rid is forgotten like any tombstone.
+  h.ev({ type: 'tick', now: 5011 });
+  h.connect(4);
+  h.hello(4, 'customer');
+  t.same(h.ev({ type: 'resume', conn: 4, now: 5012, rid, throttled: false }).filter((e) => e.type === 'send'), [], 'waits like any first side');
+});

@@ -154,8 +154,11 @@ export function step(state: PairingState, event: PairingEvent): StepResult {
     case 'join':
       onJoin(tx, event.conn, event.nameplate, event.throttled);
       break;
+    case 'resume':
+      onResume(tx, event.conn, event.rid, event.throttled);
+      break;
     case 'keyed':
-      onKeyed(tx, event.conn, event.ok);
+      onKeyed(tx, event.conn, event.ok, event.rid);
       break;
     case 'bye': {
       const c = tx.conn(event.conn);
@@ -296,6 +299,13 @@ function onJoin(tx: Tx, id: ConnId, nameplate: string, throttled: boolean): void
     if (tomb?.reason === 'expired') return refuse(tx, id, 'RSO_ERR_EXPIRED');
     return refuse(tx, id, 'RSO_ERR_UNKNOWN_NUMBER');
   }
+  pairJoiner(tx, plate, c);
+}
+
+/** `c` joins `plate` (a number, or a resume id): paired messages, link, log and audit. */
+function pairJoiner(tx: Tx, plate: Plate, c: ConnState): void {
+  const id = c.id;
+  const nameplate = plate.nameplate;
   if (plate.attempt !== null) return refuse(tx, id, 'RSO_ERR_CROWDED');
   if (plate.openerRole === c.role) {
     return refuse(tx, id, 'RSO_ERR_PROTOCOL', c.role === 'agent' ? 'Both sides are agents; the other side must run rso share.' : 'Both sides are customers; the other side must run rso connect.');
@@ -323,7 +333,54 @@ function onJoin(tx: Tx, id: ConnId, nameplate: string, throttled: boolean): void
   });
 }
 
-function onKeyed(tx: Tx, id: ConnId, ok: boolean): void {
+/** Plates of resumed sessions are keyed by this prefix and the resume id, never by a nameplate. */
+export const RESUME_PREFIX = 'resume:';
+/** How long the first side of a resume waits for the second (and the default resume window). */
+export const RESUME_WINDOW_MS = 30_000;
+
+/**
+ * A client whose relay connection dropped mid-session asks to meet its peer again under the
+ * public resume id both derived (docs/resume.md). The first to come waits (like an opener, but
+ * nothing is shown to anyone and no number is allocated), the second is paired with it under a
+ * fresh sid; a third is CROWDED. What proves that the two are the two sides of the old session
+ * is their next handshake, keyed by the resume secret the relay never sees.
+ */
+function onResume(tx: Tx, id: ConnId, rid: string, throttled: boolean): void {
+  const c = tx.conn(id);
+  if (c.phase === 'closing') return;
+  if (c.phase !== 'ready' || c.role === undefined) return refuse(tx, id, 'RSO_ERR_PROTOCOL', outOfOrder('resume', c.phase));
+  if (throttled) return refuse(tx, id, 'RSO_ERR_THROTTLED');
+  if (tx.draining) return refuse(tx, id, 'RSO_ERR_RELAY_BUSY', DRAINING_TEXT);
+  const key = `${RESUME_PREFIX}${rid}`;
+  // This relay stayed up and ended that session (the other side was told we left): say so now
+  // rather than let this side wait out the window for a peer that is not coming.
+  if (tx.tombstones.get(key)?.reason === 'ended') return refuse(tx, id, 'RSO_ERR_PEER_LEFT', 'The other side was told you left; the session has ended.');
+  const plate = tx.plates.get(key);
+  if (plate) return pairJoiner(tx, plate, c);
+  const max = tx.config.maxSessions;
+  if (max !== undefined && tx.plates.size >= max) {
+    tx.log('full', { conn: id, sessions: tx.plates.size });
+    return refuse(tx, id, 'RSO_ERR_RELAY_BUSY', 'This relay is full (too many sessions at once); try again in a minute.');
+  }
+  tx.serial += 1;
+  const sessionId = tx.config.newSessionId ? tx.config.newSessionId() : `s${tx.serial}`;
+  tx.plates.set(key, {
+    id: sessionId,
+    openedAt: tx.now,
+    nameplate: key,
+    opener: id,
+    openerRole: c.role,
+    expiresAt: tx.now + (tx.config.resumeWindowMs ?? RESUME_WINDOW_MS),
+    failures: 0,
+    attempt: null,
+    lastAttempt: null,
+    establishedAt: null,
+  });
+  tx.setConn({ ...c, phase: 'opener', nameplate: key });
+  tx.log('resume-waiting', { conn: id, session: sessionId, role: c.role });
+}
+
+function onKeyed(tx: Tx, id: ConnId, ok: boolean, rid?: string): void {
   const c = tx.conn(id);
   if (c.phase === 'closing') return;
   if (c.phase !== 'opener' && c.phase !== 'joiner') return refuse(tx, id, 'RSO_ERR_PROTOCOL', outOfOrder('keyed', c.phase));
@@ -344,12 +401,15 @@ function onKeyed(tx: Tx, id: ConnId, ok: boolean): void {
   const next: Attempt = isOpener ? { ...attempt, openerKeyed: ok } : { ...attempt, joinerKeyed: ok };
   tx.log('keyed', { conn: id, nameplate: plate.nameplate, ok });
   if (!ok) return countFailure(tx, plate, next);
+  // Both sides derive the same rid; an honest client announces it, and only the first is kept
+  // (a side that lies about it only spoils its own resume).
+  const withRid: Plate = ok && rid !== undefined && plate.rid === undefined ? { ...plate, rid } : plate;
   if (next.openerKeyed === true && next.joinerKeyed === true) {
-    tx.plates.set(plate.nameplate, { ...plate, attempt: next, establishedAt: tx.now });
+    tx.plates.set(plate.nameplate, { ...withRid, attempt: next, establishedAt: tx.now });
     tx.log('established', { nameplate: plate.nameplate });
     return;
   }
-  tx.plates.set(plate.nameplate, { ...plate, attempt: next });
+  tx.plates.set(plate.nameplate, { ...withRid, attempt: next });
 }
 
 /** Refuse what `id` sent: whoever depended on it is settled first, then it gets `error` and is closed. */
@@ -427,6 +487,7 @@ function depart(tx: Tx, c: ConnState, reason: PeerLeftReason, ending: Ending): v
 }
 
 function endSession(tx: Tx, plate: Plate, attempt: Attempt, reason: PeerLeftReason, ending: Ending): void {
+  if (plate.rid !== undefined) tx.tombstones.set(`${RESUME_PREFIX}${plate.rid}`, { reason: 'ended', until: tx.now + (tx.config.resumeWindowMs ?? RESUME_WINDOW_MS) });
   const joiner = attempt.joiner ?? plate.opener;
   tx.log('ended', { session: plate.id, nameplate: plate.nameplate, reason, durationMs: tx.now - (plate.establishedAt ?? attempt.pairedAt) }, [plate.opener, joiner]);
   tx.auditEnded(plate, ending.reason, ending.by);
@@ -507,7 +568,8 @@ function onTick(tx: Tx, state: PairingState): boolean {
     tx.tombstone(plate.nameplate, 'expired');
     tx.log('expired', { nameplate: plate.nameplate });
     tx.setConn({ ...tx.conn(plate.opener), nameplate: undefined });
-    tx.fail(plate.opener, 'RSO_ERR_EXPIRED', 'This session number has expired; open a new session.');
+    const resumed = plate.nameplate.startsWith(RESUME_PREFIX);
+    tx.fail(plate.opener, 'RSO_ERR_EXPIRED', resumed ? 'The other side did not come back in time; the session has ended.' : 'This session number has expired; open a new session.');
     changed = true;
   }
   for (const c of state.conns.values()) {

@@ -305,8 +305,12 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
         }
         return feed({ type: 'join', conn: io.id, now, nameplate: msg.nameplate, throttled });
       }
+      case 'resume':
+        // Resumes meet on the node they reach; in a cluster both sides dial the same URL again,
+        // and a resume id is never registered in the shared store (docs/resume.md).
+        return feed({ type: 'resume', conn: io.id, now, rid: msg.rid, throttled: !throttle.take(io.remote, now) });
       case 'keyed':
-        return feed({ type: 'keyed', conn: io.id, now, ok: msg.ok });
+        return feed(msg.rid !== undefined ? { type: 'keyed', conn: io.id, now, ok: msg.ok, rid: msg.rid } : { type: 'keyed', conn: io.id, now, ok: msg.ok });
       case 'bye':
         return feed({ type: 'bye', conn: io.id, now });
     }
