@@ -99,7 +99,7 @@ function failed(state: PairingState, error: RsoError, effects: PairingEffect[] =
   return { state: { name: 'S5_failed', config: state.config, failures: state.failures }, effects: [...effects, { type: 'fail', error }] };
 }
 
-function decodeSid(sid: string): Uint8Array {
+export function decodeSid(sid: string): Uint8Array {
   const bytes = Buffer.from(sid, 'base64url');
   // parseServerMessage checked the shape; this checks the decoded length the handshake needs.
   if (bytes.length !== 16) throw new RsoError('RSO_ERR_PROTOCOL', 'The relay sent a bad session id.', `sid of ${bytes.length} bytes`);
@@ -181,7 +181,7 @@ function onFrame(state: PairingState & { name: 'S3_keying' }, frame: Uint8Array)
   }
   const effects: PairingEffect[] = out.send.map((f): PairingEffect => ({ type: 'send-frame', frame: f }));
   if (out.done === undefined) return { state: { ...state, hs: out.state }, effects };
-  effects.push({ type: 'send', msg: { type: 'keyed', ok: true } });
+  effects.push({ type: 'send', msg: { type: 'keyed', ok: true, rid: out.done.resume.id } });
   effects.push({ type: 'keyed', result: out.done, peer: state.peer, nameplate: state.number.nameplate });
   return { state: { name: 'S4_keyed', config: state.config, failures: state.failures }, effects };
 }

@@ -155,6 +155,10 @@ export class RelayConnection {
     // ws reports an oversized incoming message as an error, then closes with 1009.
     if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
       this.breakError ??= new RsoError('RSO_ERR_TOO_LARGE', undefined, 'incoming message over maxPayload');
+    } else if (err.code !== undefined && /^E[A-Z]+$/.test(err.code)) {
+      // A system error (ECONNRESET, EPIPE, ETIMEDOUT): the network or the relay went away, which
+      // is not a protocol violation and may be resumed (secure-session.ts).
+      this.breakError ??= new RsoError('RSO_ERR_PEER_LEFT', 'The connection to the relay was lost.', err.code);
     } else {
       this.breakError ??= new RsoError('RSO_ERR_PROTOCOL', 'The connection to the relay broke the WebSocket protocol.', err.message);
     }

@@ -5,10 +5,10 @@ import { RsoError, toRsoError } from '../errors.js';
 import { generateSecret, parseSessionNumber, type SessionNumber } from '../crypto/code.js';
 import type { Role } from '../protocol/relay.js';
 import { initialJoinState, initialOpenState, isTerminal, step, type PairingConfig, type PairingEvent, type PairingState } from './pairing.js';
-import { connectRelay, type RelayConnection } from './relay-connection.js';
+import { connectRelay, type RelayConnectOptions, type RelayConnection } from './relay-connection.js';
 import { EstablishedSession, type SecureSession } from './secure-session.js';
 
-export type { SecureSession, CloseInfo } from './secure-session.js';
+export type { SecureSession, CloseInfo, ResumeEvent } from './secure-session.js';
 export type { PeerInfo } from './pairing.js';
 export { MAX_ATTEMPTS } from './pairing.js';
 
@@ -19,6 +19,8 @@ export interface ClientOptions {
   insecure?: boolean;
   /** Extra trusted CA (PEM) for wss://. */
   ca?: string;
+  /** How long a session tries to resume after the relay connection dropped (default 30 s). */
+  resumeWindowMs?: number;
 }
 
 export interface OpenOptions extends ClientOptions {
@@ -42,6 +44,10 @@ export interface PairingHooks {
   onFailedAttempt?: OpenOptions['onFailedAttempt'];
   signal?: AbortSignal;
   keyingTimeoutMs: number;
+  /** How to dial the relay again to resume after it dropped us (without: no resume). */
+  reconnect?: RelayConnectOptions;
+  /** Default RESUME_WINDOW_MS (secure-session.ts). */
+  resumeWindowMs?: number;
 }
 
 /** Opens a session: the relay picks the nameplate, we draw the secret, someone joins. */
@@ -49,7 +55,7 @@ export async function openSession(opts: OpenOptions): Promise<SecureSession> {
   const conn = await connectRelay(connectOptions(opts, opts.signal));
   // Drawn here and kept here: the secret is the CPace password and is never sent.
   const secret = generateSecret();
-  const hooks: PairingHooks = { onOpened: opts.onOpened, keyingTimeoutMs: KEYING_TIMEOUT_MS };
+  const hooks: PairingHooks = { onOpened: opts.onOpened, keyingTimeoutMs: KEYING_TIMEOUT_MS, ...resumeHooks(opts) };
   if (opts.onFailedAttempt !== undefined) hooks.onFailedAttempt = opts.onFailedAttempt;
   if (opts.signal !== undefined) hooks.signal = opts.signal;
   return runPairing(conn, initialOpenState(pairingConfig(opts), secret), hooks);
@@ -60,7 +66,7 @@ export async function joinSession(opts: JoinOptions): Promise<SecureSession> {
   // A typo is reported before any connection is made.
   const number = typeof opts.number === 'string' ? parseSessionNumber(opts.number) : parseSessionNumber(`${opts.number.nameplate}${opts.number.secret}`);
   const conn = await connectRelay(connectOptions(opts, opts.signal));
-  const hooks: PairingHooks = { keyingTimeoutMs: KEYING_TIMEOUT_MS };
+  const hooks: PairingHooks = { keyingTimeoutMs: KEYING_TIMEOUT_MS, ...resumeHooks(opts) };
   if (opts.signal !== undefined) hooks.signal = opts.signal;
   return runPairing(conn, initialJoinState(pairingConfig(opts), number), hooks);
 }
@@ -71,6 +77,13 @@ function connectOptions(opts: ClientOptions, signal: AbortSignal | undefined): P
   if (opts.insecure !== undefined) out.insecure = opts.insecure;
   if (opts.ca !== undefined) out.ca = opts.ca;
   if (signal !== undefined) out.signal = signal;
+  return out;
+}
+
+/** The relay is dialled again the same way, but never under the pairing's abort signal. */
+function resumeHooks(opts: ClientOptions): Pick<PairingHooks, 'reconnect' | 'resumeWindowMs'> {
+  const out: Pick<PairingHooks, 'reconnect' | 'resumeWindowMs'> = { reconnect: connectOptions(opts, undefined) };
+  if (opts.resumeWindowMs !== undefined) out.resumeWindowMs = opts.resumeWindowMs;
   return out;
 }
 
@@ -161,6 +174,9 @@ export function runPairing(conn: RelayConnection, initial: PairingState, hooks: 
                 nameplate: effect.nameplate,
                 relayName: conn.welcome.relay,
                 keys: effect.result.keys,
+                resume: effect.result.resume,
+                ...(hooks.reconnect !== undefined ? { reconnect: hooks.reconnect } : {}),
+                ...(hooks.resumeWindowMs !== undefined ? { resumeWindowMs: hooks.resumeWindowMs } : {}),
               }),
             );
             break;
