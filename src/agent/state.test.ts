@@ -199,3 +199,15 @@ t.test('after losing control, plain keys need the prefix for a while', async (t)
   t.equal(keysNeedPrefix(paused, 100_000), true, 'paused while in control: as long as it lasts');
   t.equal(keysNeedPrefix(run('open', [...connected, shareScreen]).state, 50), false, 'never had control');
 });
+
+t.test('a relay outage: resuming turns control off at once; resumed shows it, takes the new code and asks for the picture', async (t) => {
+  const withControl: ViewerEvent = { type: 'message', msg: { type: 'state', view: { kind: 'screen' }, control: true, paused: false }, bytes: 60, now: 25 };
+  const resuming = run('open', [...connected, shareScreen, withControl, { type: 'resuming', now: 100 }]);
+  t.match(resuming.state, { control: false, controlLostAt: 100, notice: { level: 'warn', text: /relay lost — reconnecting/ } });
+  t.same(resuming.effects, [], 'nothing is sent while resuming');
+  t.same(step(resuming.state, { type: 'input', events: [{ t: 'text', text: 'x' }] }).effects, [], 'input stays in the viewer');
+  const resumed = step(resuming.state, { type: 'resumed', verificationCode: '5678', outageMs: 2300, now: 2400 });
+  t.match(resumed.state, { verificationCode: '5678', control: false, notice: { level: 'info', text: /Resumed after 2\.3 s.*Control is off/ } });
+  t.same(resumed.effects, [{ type: 'send', msg: { type: 'ready', width: 120, height: 76, seq: 0 } }], 'a ready with the picture size');
+  t.throws(() => step(run('open', [opened]).state, { type: 'resuming', now: 1 }), { code: 'RSO_ERR_INTERNAL' }, 'only a connected session resumes');
+});

@@ -99,7 +99,11 @@ export type ViewerEvent =
   | { type: 'input'; events: InputEvent[] }
   | { type: 'tick'; now: number }
   /** The session is over (the viewer saw it close, or gave up). */
-  | { type: 'ended'; error?: RsoError; now: number };
+  | { type: 'ended'; error?: RsoError; now: number }
+  /** The relay connection dropped; the session is trying to resume (docs/resume.md). */
+  | { type: 'resuming'; now: number }
+  /** Resumed under fresh keys, with a new verification code. */
+  | { type: 'resumed'; verificationCode: string; outageMs: number; now: number };
 
 export type ViewerEffect =
   | { type: 'send'; msg: AgentMessage }
@@ -410,6 +414,26 @@ export function step(s0: ViewerState, e: ViewerEvent): StepResult {
         return end(s, { type: 'end', error }, { level: 'error', text: error.message });
       }
       return { state: s, effects: [] };
+    }
+
+    case 'resuming':
+      if (s.phase !== 'connected') impossible(s, e);
+      // The customer's daemon turns control off on its side; this side stops sending at once.
+      return {
+        state: { ...s, control: false, handsOff: false, controlLostAt: s.control ? e.now : s.controlLostAt, pendingRequest: undefined, notice: { level: 'warn', text: 'Connection to the relay lost — reconnecting…' } },
+        effects: [],
+      };
+
+    case 'resumed': {
+      if (s.phase !== 'connected') impossible(s, e);
+      const seconds = (e.outageMs / 1000).toFixed(1);
+      const next: ViewerState = {
+        ...s,
+        verificationCode: e.verificationCode,
+        notice: { level: 'info', text: `Resumed after ${seconds} s without the relay. Control is off; ask again with c.` },
+      };
+      // The daemon sends a full picture after a resume; this ready tells it our size again.
+      return ready(next, e.now);
     }
 
     case 'ended':

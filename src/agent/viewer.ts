@@ -107,6 +107,11 @@ class Viewer {
     }
     this.session = session;
     session.onClose((info) => this.onClosed(info));
+    session.onResume((event) => {
+      if (this.finished) return;
+      if (event.type === 'resuming') this.dispatch({ type: 'resuming', now: Date.now() });
+      else this.dispatch({ type: 'resumed', verificationCode: event.verificationCode, outageMs: event.outageMs, now: Date.now() });
+    });
     this.takeOver();
     this.dispatch({ type: 'paired', verificationCode: session.verificationCode, now: Date.now() });
     await this.takingOver;

@@ -154,3 +154,24 @@ t.test('pipeline: scaling keeps the agent consistent and a new size resends ever
   p.resetAgent();
   t.equal(p.encode({ width: 64, height: 32 }, [], 4)!.tiles.length, 1, 'after resetAgent everything is resent');
 });
+
+t.test('resync after a resume: unacknowledged updates count as lost, the next read is full', async (t) => {
+  let r = run([...sharing, { type: 'ready', width: 1920, height: 1080, seq: 0 }, { type: 'captured', generation: 1, lastSeq: 1 }]);
+  // seq 1 went out just before the relay died; the agent never acknowledged it.
+  r = run([{ type: 'damage', rects: [{ x: 0, y: 0, w: 10, h: 10 }] }], r.state);
+  t.same(r.effects, [], 'waiting for an acknowledgement that will never come');
+  r = run([{ type: 'resync' }], r.state);
+  const caps = captures(r.effects);
+  t.equal(caps.length, 1, 'resync alone starts a capture');
+  t.match(caps[0], { full: true, seq: 2, generation: 2 });
+  r = run([{ type: 'captured', generation: 2, lastSeq: 2 }, { type: 'ready', width: 1920, height: 1080, seq: 2 }], r.state);
+  t.equal(r.state.ackedSeq, 2);
+
+  // A capture in flight during the resync: its seq is taken as acknowledged when it returns.
+  let b = run([...sharing, { type: 'ready', width: 1920, height: 1080, seq: 0 }]);
+  b = run([{ type: 'resync' }], b.state);
+  t.same(captures(b.effects), [], 'busy: no second capture at once');
+  b = run([{ type: 'captured', generation: 1, lastSeq: 1 }], b.state);
+  t.equal(b.state.ackedSeq, 1, 'the in-flight update is not awaited');
+  t.match(captures(b.effects), [{ full: true, seq: 2 }], 'and the full read follows');
+});

@@ -48,6 +48,11 @@ export interface FramesState {
   /** Cursor in output coordinates, as last sent, and the newest one not yet sent. */
   readonly cursorSent: Cursor | null;
   readonly cursorPending: Cursor | null;
+  /**
+   * A resync happened while a capture was in flight: its updates may have been dropped with the
+   * old channel, so its seq counts as acknowledged when it comes back.
+   */
+  readonly resyncPending?: boolean;
 }
 
 export type FramesEvent =
@@ -61,6 +66,11 @@ export type FramesEvent =
   | { type: 'ready'; width: number; height: number; seq: number }
   /** The capture effect finished: `lastSeq` is the last update sent, or null when nothing was sent. */
   | { type: 'captured'; generation: number; lastSeq: number | null }
+  /**
+   * The session resumed over a new channel (docs/resume.md): updates sent since the agent's
+   * last `ready` may be lost, so nothing is awaited any more and the next read is full.
+   */
+  | { type: 'resync' }
   /** Pointer position in screen coordinates; `visible` false when outside what is shared. */
   | { type: 'cursor'; x: number; y: number; visible: boolean };
 
@@ -143,14 +153,18 @@ export function step(state: FramesState, event: FramesEvent): FramesStep {
       if (resized) s = { ...s, full: true, dirty: [], cursorSent: null };
       break;
     }
+    case 'resync':
+      s = { ...s, generation: s.generation + 1, ackedSeq: s.sentSeq, full: true, dirty: [], cursorSent: null, resyncPending: s.busy };
+      break;
     case 'captured':
       if (!s.busy) throw new FramesError('captured without a capture in progress');
       if (event.lastSeq !== null) {
         if (event.lastSeq <= s.sentSeq) throw new FramesError(`captured seq ${event.lastSeq} after ${s.sentSeq}`);
-        s = { ...s, busy: false, sentSeq: event.lastSeq };
+        s = { ...s, busy: false, sentSeq: event.lastSeq, ackedSeq: s.resyncPending ? event.lastSeq : s.ackedSeq };
       } else {
         s = { ...s, busy: false };
       }
+      s = { ...s, resyncPending: false };
       break;
     case 'cursor': {
       const out = outputSize(s);

@@ -10,7 +10,7 @@ import { appendFileSync } from 'node:fs';
 import { hostname, release, type as osType } from 'node:os';
 import { RsoError, toRsoError } from '../errors.js';
 import { formatSessionNumber } from '../crypto/code.js';
-import { joinSession, openSession, type CloseInfo, type SecureSession } from '../client/session.js';
+import { joinSession, openSession, type CloseInfo, type ResumeEvent, type SecureSession } from '../client/session.js';
 import { encodeFrame, encodeJson, parseFromAgent, type AgentMessage, type CustomerMessage, type ViewState } from '../protocol/app.js';
 import type { Rect } from '../codec/framebuffer.js';
 import { openCapture, type CaptureBackend } from './capture/backend.js';
@@ -151,6 +151,7 @@ class ShareBoss {
     this.debug('paired', { verified: agent?.verified === true });
     session.onMessage((data) => this.onPeerData(data));
     session.onClose((info) => this.onSessionClosed(info));
+    session.onResume((event) => this.onResume(event));
     this.dispatch({
       type: 'paired',
       code: session.verificationCode,
@@ -186,6 +187,32 @@ class ShareBoss {
         void this.finish('peer');
         return;
     }
+  }
+
+  /**
+   * The relay connection dropped and the session resumes under fresh keys (docs/resume.md).
+   * Control goes off at the first sign of trouble, as after any reconnect (DESIGN: a reconnect
+   * resets control); what is shared stays shared; after the resume the engineer gets the state
+   * and a full picture again, since whatever was sent during the outage is lost.
+   */
+  private onResume(event: ResumeEvent): void {
+    if (this.finished) return;
+    if (event.type === 'resuming') {
+      this.debug('resuming');
+      const hadControl = this.policy.control;
+      if (hadControl) {
+        this.policy = policyStep(this.policy, { type: 'revoke-control' });
+        this.injector?.releaseAll();
+        this.dispatch({ type: 'policy', policy: this.policy, sharedLabels: this.sharedLabels() });
+      }
+      this.dispatch({ type: 'notice', text: 'Connection to the relay lost — reconnecting…' + (hadControl ? ' Control is off.' : '') });
+      return;
+    }
+    this.debug('resumed', { outageMs: event.outageMs, control: this.policy.control });
+    this.dispatch({ type: 'notice', text: 'Connection to the relay lost — resumed; control is off.' });
+    this.sendState();
+    this.pipeline?.resetAgent();
+    this.feedFrames({ type: 'resync' });
   }
 
   private onSessionClosed(info: CloseInfo): void {
