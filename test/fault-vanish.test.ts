@@ -121,7 +121,7 @@ t.test('a pulled cable (nothing forwarded, nothing closed): both sides know with
   const pulledAt = Date.now();
   proxy.pull();
   const [agentEnd, customerEnd] = await Promise.all(ends);
-  for (const [who, e] of [['agent (behind the cable)', agentEnd], ['customer (on the relay)', customerEnd]] as const) {
+  for (const [who, e] of [['agent (behind the cable)', agentEnd!], ['customer (on the relay)', customerEnd!]] as const) {
     t.equal(e.info.by, 'network', `${who}: by network`);
     t.equal(e.info.error?.code, 'RSO_ERR_PEER_LEFT', `${who}: PEER_LEFT`);
     t.ok(e.at - pulledAt < 3000, `${who}: known after ${e.at - pulledAt} ms`);
