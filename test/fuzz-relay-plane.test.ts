@@ -14,6 +14,8 @@ const CLIENT_SEEDS: ClientMessage[] = [
   { type: 'join', nameplate: '123456' },
   { type: 'keyed', ok: true },
   { type: 'keyed', ok: false },
+  { type: 'keyed', ok: true, rid: '0123456789abcdef0123456789abcdef' },
+  { type: 'resume', rid: 'fedcba9876543210fedcba9876543210' },
   { type: 'bye' },
 ];
 
