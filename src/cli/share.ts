@@ -6,6 +6,7 @@ import { RsoError } from '../errors.js';
 import { parseSessionNumber } from '../crypto/code.js';
 import { checkRelayUrl } from '../client/relay-url.js';
 import { CA_OPTION_HELP, readCa } from './ca.js';
+import { noColorFromEnv } from './no-color.js';
 import { parseAppSpecs } from '../daemon/windows/match.js';
 import type { ShareOptions } from '../daemon/session.js';
 
@@ -78,7 +79,7 @@ export function register(program: Command): void {
       // Whether this copy is the signed release, shown under the panel for the whole session
       // (docs/releases.md): "release signed by KEYID", or a warning.
       const release = describeRelease(checkRelease());
-      const shown = openPanel();
+      const shown = openPanel({ noColor: noColorFromEnv(process.env) });
       const panel = { ...shown, show: (state: Parameters<typeof shown.show>[0]) => shown.show({ ...state, notices: [...state.notices, release] }) };
       const outcome = await runShare({ ...options, panel });
       // The panel is gone: this line stays in the terminal as the record of how it ended.

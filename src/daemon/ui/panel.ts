@@ -2,7 +2,8 @@
 // decision is taken here; the session boss owns the reducer and calls show() with each state.
 import { createRequire } from 'node:module';
 import type { Widgets } from 'blessed';
-import { render } from './render.js';
+import { render, waitKind } from './render.js';
+import { SPINNER_INTERVAL_MS } from '../../cli/spinner.js';
 import type { UiState } from './state.js';
 
 const require = createRequire(import.meta.url);
@@ -17,7 +18,14 @@ export interface Panel {
 /** Keys the reducer understands, named as blessed names them. */
 const KEYS = new Set(['enter', 'escape', 'space', 'up', 'down', 'C-c', 'q', 's', 'a', 'p', 'n', 'j', 'k', 'y', 'c']);
 
-export function openPanel(opts: { input?: NodeJS.ReadableStream; output?: NodeJS.WritableStream } = {}): Panel {
+export interface PanelOptions {
+  input?: NodeJS.ReadableStream;
+  output?: NodeJS.WritableStream;
+  /** NO_COLOR: the panel uses no colour tag (render.ts). */
+  noColor?: boolean;
+}
+
+export function openPanel(opts: PanelOptions = {}): Panel {
   // Loaded lazily so that `rso --help` and the other commands never touch the terminal library.
   const blessed = require('blessed') as typeof import('blessed');
   const screen: Widgets.Screen = blessed.screen({
@@ -36,6 +44,19 @@ export function openPanel(opts: { input?: NodeJS.ReadableStream; output?: NodeJS
   const box = blessed.box({ parent: screen, top: 0, left: 0, width: '100%', height: '100%', tags: true, padding: { left: 2, top: 1, right: 2 } });
   const listeners: Array<(key: string) => void> = [];
   let destroyed = false;
+  // The spinner's clock. The session ticks its reducer only while a number counts down, so the
+  // panel times the wait on screen itself: when the wait began (a new kind restarts it) and,
+  // while it lasts, a repaint every SPINNER_INTERVAL_MS with the current time. The glyph itself
+  // is computed by the pure render.
+  let last: UiState | undefined;
+  let wait: { kind: string; since: number } | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const paint = (): void => {
+    if (destroyed || last === undefined) return;
+    const now = Date.now();
+    box.setContent(render(last, { noColor: opts.noColor === true, ...(wait ? { wait: { since: wait.since, now } } : {}) }));
+    screen.render();
+  };
 
   screen.on('keypress', (_ch: string | undefined, key: Widgets.Events.IKeyEventArg | undefined) => {
     if (!key) return;
@@ -48,8 +69,18 @@ export function openPanel(opts: { input?: NodeJS.ReadableStream; output?: NodeJS
   return {
     show(state) {
       if (destroyed) return;
-      box.setContent(render(state));
-      screen.render();
+      last = state;
+      const kind = waitKind(state);
+      if (kind === null) {
+        wait = undefined;
+        if (timer !== undefined) clearInterval(timer);
+        timer = undefined;
+      } else {
+        if (wait?.kind !== kind) wait = { kind, since: Date.now() };
+        // unref: a spinner must never be what keeps the process alive.
+        if (timer === undefined) timer = setInterval(paint, SPINNER_INTERVAL_MS).unref();
+      }
+      paint();
     },
     onKey(cb) {
       listeners.push(cb);
@@ -57,6 +88,7 @@ export function openPanel(opts: { input?: NodeJS.ReadableStream; output?: NodeJS
     destroy() {
       if (destroyed) return;
       destroyed = true;
+      if (timer !== undefined) clearInterval(timer);
       screen.destroy();
     },
   };

@@ -3,6 +3,51 @@
 // from the other side or from another program (names, titles, chat) passes through `esc` so it
 // cannot open a blessed tag or a terminal escape.
 import type { UiState } from './state.js';
+import { spinnerGlyph } from '../../cli/spinner.js';
+
+export interface RenderOptions {
+  /**
+   * NO_COLOR (https://no-color.org): no colour tag at all. What colour stressed (UNVERIFIED,
+   * CONTROL ON, the control prompt) keeps its weight through words, bold and inverse.
+   */
+  noColor?: boolean;
+  /**
+   * The wait on screen (see waitKind) began at `since`; `now` is the clock to draw it at. The
+   * panel keeps both because the session stops ticking once paired; render stays a pure function.
+   */
+  wait?: { since: number; now: number };
+}
+
+/**
+ * Which wait the customer is looking at, or null when nothing is pending: a change of kind
+ * restarts the spinner's clock.
+ */
+export function waitKind(state: UiState): string | null {
+  switch (state.phase.name) {
+    case 'connecting':
+      return state.phase.joining ? 'joining' : 'connecting';
+    case 'waiting':
+      return 'waiting';
+    case 'loading-apps':
+      return 'loading-apps';
+    default:
+      return null;
+  }
+}
+
+/** Blessed tags for the styles the panel uses; with NO_COLOR, colour tags become emphasis or nothing. */
+function styles(noColor: boolean) {
+  const fg = (color: string, text: string): string => (noColor ? text : `{${color}-fg}${text}{/${color}-fg}`);
+  return {
+    fg,
+    /** Secondary text (key hints, notices): grey, or plain. */
+    dim: (text: string): string => fg('gray', text),
+    /** A banner that must not be missed: white on red, or inverse bold. */
+    alarm: (text: string): string => (noColor ? `{inverse}{bold}${text}{/bold}{/inverse}` : `{red-bg}{white-fg}{bold}${text}{/bold}{/white-fg}{/red-bg}`),
+    /** A warning sentence: red, or bold. */
+    warn: (text: string): string => (noColor ? `{bold}${text}{/bold}` : `{red-fg}${text}{/red-fg}`),
+  };
+}
 
 /** Removes control characters and neutralises blessed tags in untrusted text. */
 export function esc(text: string): string {
@@ -20,12 +65,17 @@ function who(state: UiState): string {
   return p.verified && p.name ? esc(p.name) : 'the engineer';
 }
 
-export function render(state: UiState): string {
+export function render(state: UiState, opts: RenderOptions = {}): string {
+  const st = styles(opts.noColor === true);
+  // The glyph goes after the sentence it belongs to, with a space even before it appears, so
+  // the sentence does not move when the spinner starts.
+  const glyph = opts.wait !== undefined && waitKind(state) !== null ? spinnerGlyph(opts.wait.since, opts.wait.now) : '';
+  const spin = (text: string): string => (glyph === '' ? text : `${text} ${glyph}`);
   const lines: string[] = ['{bold}rso — remote support{/bold}', ''];
   const phase = state.phase;
   switch (phase.name) {
     case 'connecting':
-      lines.push(phase.joining ? 'Joining the session…' : 'Connecting to the relay…', '', '{gray-fg}Esc or q: cancel{/gray-fg}');
+      lines.push(spin(phase.joining ? 'Joining the session…' : 'Connecting to the relay…'), '', st.dim('Esc or q: cancel'));
       break;
     case 'waiting':
       lines.push(
@@ -34,7 +84,9 @@ export function render(state: UiState): string {
         'Read this number to the support engineer on the phone.',
         `It expires in ${formatCountdown(phase.expiresAt - state.now)}.`,
         '',
-        '{gray-fg}Esc or q: cancel{/gray-fg}',
+        spin('Waiting for the engineer to join…'),
+        '',
+        st.dim('Esc or q: cancel'),
       );
       break;
     case 'consent': {
@@ -42,8 +94,8 @@ export function render(state: UiState): string {
       if (p.verified && p.name) {
         lines.push(`{bold}${esc(p.name)}, ${esc(p.org ?? '')}{/bold} — verified by ${esc(p.relayName)}`);
       } else {
-        lines.push(`{red-bg}{white-fg}{bold} UNVERIFIED {/bold}{/white-fg}{/red-bg} {red-fg}The relay ${esc(p.relayName)} does not vouch for who is connecting.{/red-fg}`);
-        lines.push('{red-fg}Only accept if you started this session with someone you trust.{/red-fg}');
+        lines.push(`${st.alarm(' UNVERIFIED ')} ${st.warn(`The relay ${esc(p.relayName)} does not vouch for who is connecting.`)}`);
+        lines.push(st.warn('Only accept if you started this session with someone you trust.'));
       }
       lines.push(
         '',
@@ -61,11 +113,11 @@ export function render(state: UiState): string {
       lines.push('{bold}s{/bold}: share the whole screen', '{bold}a{/bold}: choose applications to share', '{bold}q{/bold}: end the session');
       break;
     case 'loading-apps':
-      lines.push('Listing your applications…', '', '{gray-fg}Esc: back{/gray-fg}');
+      lines.push(spin('Listing your applications…'), '', st.dim('Esc: back'));
       break;
     case 'picker':
       lines.push('Choose the applications to share (only they will be visible):', '');
-      if (phase.apps.length === 0) lines.push('{gray-fg}No application windows are open.{/gray-fg}');
+      if (phase.apps.length === 0) lines.push(st.dim('No application windows are open.'));
       phase.apps.forEach((app, i) => {
         const mark = phase.selected.includes(app.key) ? '[x]' : '[ ]';
         const line = `${mark} ${esc(app.label)}`;
@@ -79,15 +131,15 @@ export function render(state: UiState): string {
       if (state.policy.control) {
         // Impossible to miss: someone else moves this mouse and types on this keyboard.
         lines.push(
-          `{red-bg}{white-fg}{bold} CONTROL ON {/bold}{/white-fg}{/red-bg} {bold}${who(state)} controls your mouse and keyboard.{/bold}`,
+          `${st.alarm(' CONTROL ON ')} {bold}${who(state)} controls your mouse and keyboard.{/bold}`,
           '{bold}Press F12 (anywhere) or c here to take control back at once.{/bold}',
           '',
         );
       }
       lines.push(
-        state.policy.paused ? `{yellow-fg}{bold}PAUSED{/bold}{/yellow-fg}: ${who(state)} sees a frozen picture.` : `{green-fg}{bold}SHARING{/bold}{/green-fg} ${what} with ${who(state)}.`,
+        state.policy.paused ? `${st.fg('yellow', '{bold}PAUSED{/bold}')}: ${who(state)} sees a frozen picture.` : `${st.fg('green', '{bold}SHARING{/bold}')} ${what} with ${who(state)}.`,
         `Shared: ${what}`,
-        state.policy.control ? 'Control: {red-fg}{bold}ON{/bold}{/red-fg}' : 'Control: {bold}OFF{/bold} (view only)',
+        state.policy.control ? `Control: ${opts.noColor === true ? '{inverse}{bold}ON{/bold}{/inverse}' : '{red-fg}{bold}ON{/bold}{/red-fg}'}` : 'Control: {bold}OFF{/bold} (view only)',
         '',
         `{bold}s{/bold}: share whole screen   {bold}a{/bold}: choose applications   {bold}p{/bold}: ${state.policy.paused ? 'resume' : 'pause'}   ${state.policy.control ? '{bold}c{/bold}/{bold}F12{/bold}: take back control   ' : ''}{bold}q{/bold}: end the session`,
       );
@@ -101,19 +153,19 @@ export function render(state: UiState): string {
     const asker = who(state);
     lines.push(
       '',
-      `{yellow-fg}{bold}${asker.charAt(0).toUpperCase()}${asker.slice(1)} asks to control your mouse and keyboard. Allow? (y/N){/bold}{/yellow-fg}`,
-      '{red-fg}Never allow control to someone who called you unexpectedly: real support does not call out of the blue.{/red-fg}',
+      st.fg('yellow', `{bold}${asker.charAt(0).toUpperCase()}${asker.slice(1)} asks to control your mouse and keyboard. Allow? (y/N){/bold}`),
+      st.warn('Never allow control to someone who called you unexpectedly: real support does not call out of the blue.'),
       '{bold}y{/bold}: allow (F12 takes it back at any time)   {bold}n{/bold}/{bold}Enter{/bold}: no (default)',
     );
   } else if (state.prompt !== null && phase.name !== 'ended') {
     lines.push(
       '',
-      `{yellow-fg}{bold}${who(state)} asks to see your screen.{/bold}{/yellow-fg}`,
+      st.fg('yellow', `{bold}${who(state)} asks to see your screen.{/bold}`),
       '{bold}s{/bold}: share the whole screen   {bold}a{/bold}: choose applications   {bold}Enter{/bold}/{bold}n{/bold}: no (default)',
     );
   }
   if (state.notices.length > 0) {
-    lines.push('', ...state.notices.map((n) => `{gray-fg}${esc(n)}{/gray-fg}`));
+    lines.push('', ...state.notices.map((n) => st.dim(esc(n))));
   }
   return lines.join('\n');
 }
