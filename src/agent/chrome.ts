@@ -53,7 +53,16 @@ class SilentInput extends EventEmitter {
   }
 }
 
+export interface ChromeOptions {
+  /** NO_COLOR: the chrome rows carry no colour (bold, inverse and dim stay). */
+  noColor?: boolean;
+}
+
 export class Chrome {
+  private readonly noColor: boolean;
+  constructor(opts: ChromeOptions = {}) {
+    this.noColor = opts.noColor === true;
+  }
   private readonly out = new OffscreenStream(80, 24);
   private instance: Instance | undefined;
   private painted: string[] = [];
@@ -73,7 +82,7 @@ export class Chrome {
       // Everything moved: repaint every row.
       this.painted = [];
     }
-    const element = createElement(App, { state, cols, rows });
+    const element = createElement(App, { state, cols, rows, noColor: this.noColor });
     if (this.instance === undefined) {
       this.instance = render(element, {
         stdout: this.out as unknown as NodeJS.WriteStream,

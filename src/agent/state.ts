@@ -72,6 +72,10 @@ export interface ViewerState {
   /** Whether a `ready` for the current layout went out since pairing. */
   readySent: boolean;
   notice: Notice | undefined;
+  /** The relay connection dropped and the session is resuming (between `resuming` and `resumed`). */
+  resuming: boolean;
+  /** When the wait on screen (waitKind) began, ms: the spinner shows from 300 ms after it. */
+  waitSince: number;
   stats: Stats;
   // Windows behind the stats (timestamps in ms).
   frameTimes: readonly number[];
@@ -140,12 +144,26 @@ export function initialState(mode: Mode, now: number): ViewerState {
     lastSeq: 0,
     readySent: false,
     notice: undefined,
+    resuming: false,
+    waitSince: now,
     stats: { fps: 0, bytesPerSecond: 0, latencyMs: undefined },
     frameTimes: [],
     byteLog: [],
     latencies: [],
     readyAt: undefined,
   };
+}
+
+/** What the engineer is waiting for, or null: pairing, the customer's answer, or the relay again. */
+export type WaitKind = 'connecting' | 'waiting' | 'resuming' | 'view-answer' | 'control-answer';
+
+export function waitKind(s: ViewerState): WaitKind | null {
+  if (s.phase === 'connecting' || s.phase === 'waiting') return s.phase;
+  if (s.phase !== 'connected') return null;
+  if (s.resuming) return 'resuming';
+  if (s.pendingRequest === 'view') return 'view-answer';
+  if (s.pendingRequest === 'control') return 'control-answer';
+  return null;
 }
 
 /** Seconds until an unpaired number expires, or undefined when there is none. */
@@ -282,6 +300,13 @@ function onMessage(s: ViewerState, msg: CustomerMessage): StepResult {
 }
 
 export function step(s0: ViewerState, e: ViewerEvent): StepResult {
+  const out = transition(s0, e);
+  // A new kind of wait restarts the spinner's clock (at the event's time, which withStats put in `now`).
+  if (out.state !== s0 && waitKind(out.state) !== waitKind(s0)) return { state: { ...out.state, waitSince: out.state.now }, effects: out.effects };
+  return out;
+}
+
+function transition(s0: ViewerState, e: ViewerEvent): StepResult {
   // After the end nothing can change what the person sees or what is sent.
   if (s0.phase === 'ended') return { state: s0, effects: [] };
   const s = 'now' in e ? withStats(s0, e.now) : s0;
@@ -420,7 +445,7 @@ export function step(s0: ViewerState, e: ViewerEvent): StepResult {
       if (s.phase !== 'connected') impossible(s, e);
       // The customer's daemon turns control off on its side; this side stops sending at once.
       return {
-        state: { ...s, control: false, handsOff: false, controlLostAt: s.control ? e.now : s.controlLostAt, pendingRequest: undefined, notice: { level: 'warn', text: 'Connection to the relay lost — reconnecting…' } },
+        state: { ...s, resuming: true, control: false, handsOff: false, controlLostAt: s.control ? e.now : s.controlLostAt, pendingRequest: undefined, notice: { level: 'warn', text: 'Connection to the relay lost — reconnecting…' } },
         effects: [],
       };
 
@@ -429,6 +454,7 @@ export function step(s0: ViewerState, e: ViewerEvent): StepResult {
       const seconds = (e.outageMs / 1000).toFixed(1);
       const next: ViewerState = {
         ...s,
+        resuming: false,
         verificationCode: e.verificationCode,
         notice: { level: 'info', text: `Resumed after ${seconds} s without the relay. Control is off; ask again with c.` },
       };
@@ -438,7 +464,7 @@ export function step(s0: ViewerState, e: ViewerEvent): StepResult {
 
     case 'ended':
       return {
-        state: { ...s, phase: 'ended', notice: e.error !== undefined ? { level: 'error', text: e.error.message } : s.notice },
+        state: { ...s, phase: 'ended', resuming: false, notice: e.error !== undefined ? { level: 'error', text: e.error.message } : s.notice },
         effects: [],
       };
   }

@@ -10,11 +10,12 @@ import { encodeJson, parseFromCustomer } from '../protocol/app.js';
 import { chooseGraphics, type GraphicsChoice, type GraphicsOption } from './graphics/detect.js';
 import { Chrome } from './chrome.js';
 import { Picture, createRenderer, type Area } from './picture.js';
-import { initialState, isForwarding, isShared, keysNeedPrefix, step, type ViewerEffect, type ViewerEvent, type ViewerState } from './state.js';
+import { initialState, isForwarding, isShared, keysNeedPrefix, step, waitKind, type ViewerEffect, type ViewerEvent, type ViewerState } from './state.js';
 import type { TermInput } from './input/parse.js';
 import { INITIAL_ROUTE, route, type RouteState } from './input/route.js';
 import { BEGIN_SYNC, END_SYNC, Terminal, type TerminalIO } from './terminal.js';
 import { pictureArea } from './ui/layout.js';
+import { SPINNER_INTERVAL_MS } from '../cli/spinner.js';
 
 export interface ViewerOptions {
   relay: string;
@@ -29,12 +30,16 @@ export interface ViewerOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** How long to wait for the terminal's answers to the capability queries. */
   detectTimeoutMs?: number;
+  /** NO_COLOR: the chrome uses no colour (the picture is the customer's screen and keeps its colours). */
+  noColor?: boolean;
 }
 
 /** How often the chrome may repaint: the header's figures change with every frame. */
 const CHROME_INTERVAL_MS = 100;
 const RESIZE_DEBOUNCE_MS = 60;
 const CLOSE_GRACE_MS = 1500;
+/** The clock ticks this often when nothing waits (countdown, stats); SPINNER_INTERVAL_MS while something does. */
+const TICK_MS = 1000;
 
 /**
  * Runs `rso connect` until the session ends. Resolves with the sentence to print after a normal
@@ -47,7 +52,7 @@ export function runViewer(opts: ViewerOptions): Promise<string> {
 class Viewer {
   private readonly opts: ViewerOptions;
   private readonly terminal: Terminal;
-  private readonly chrome = new Chrome();
+  private readonly chrome: Chrome;
   private readonly abort = new AbortController();
   private state: ViewerState;
   private session: SecureSession | undefined;
@@ -60,6 +65,7 @@ class Viewer {
   private settle!: { resolve: (msg: string) => void; reject: (err: RsoError) => void };
   private inbound: Promise<void> = Promise.resolve();
   private tickTimer: NodeJS.Timeout | undefined;
+  private tickEvery = 0;
   private chromeTimer: NodeJS.Timeout | undefined;
   private resizeTimer: NodeJS.Timeout | undefined;
   private lastChrome = 0;
@@ -68,6 +74,7 @@ class Viewer {
   constructor(opts: ViewerOptions) {
     this.opts = opts;
     this.terminal = new Terminal(opts.io);
+    this.chrome = new Chrome({ noColor: opts.noColor === true });
     this.state = initialState(opts.number !== undefined ? 'join' : 'open', Date.now());
   }
 
@@ -141,7 +148,7 @@ class Viewer {
       this.live = true;
       this.dispatch({ type: 'graphics', kind: this.choice.kind, reason: this.choice.reason });
       this.dispatch({ type: 'layout', ...this.picture.pixelSize(), now: Date.now() });
-      this.tickTimer = setInterval(() => this.dispatch({ type: 'tick', now: Date.now() }), 1000);
+      this.retime();
       this.paintChrome();
     })().catch((err: unknown) => this.fail(toRsoError(err)));
   }
@@ -192,6 +199,7 @@ class Viewer {
       return;
     }
     this.state = result.state;
+    this.retime();
     this.syncPicture();
     for (const effect of result.effects) this.perform(effect);
     this.scheduleChrome();
@@ -212,6 +220,19 @@ class Viewer {
       this.chrome.invalidate();
     }
     this.paintChrome();
+  }
+
+  /**
+   * The clock ticks fast enough for the spinner while something waits (the spinner itself is
+   * drawn from state.waitSince and state.now), and once a second otherwise.
+   */
+  private retime(): void {
+    if (!this.live || this.finished) return;
+    const every = waitKind(this.state) === null ? TICK_MS : SPINNER_INTERVAL_MS;
+    if (every === this.tickEvery && this.tickTimer !== undefined) return;
+    clearInterval(this.tickTimer);
+    this.tickEvery = every;
+    this.tickTimer = setInterval(() => this.dispatch({ type: 'tick', now: Date.now() }), every);
   }
 
   private perform(effect: ViewerEffect): void {

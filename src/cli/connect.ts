@@ -3,6 +3,7 @@
 import { Command, Option } from 'commander';
 import { CA_OPTION_HELP, readCa } from './ca.js';
 import { loadAgentConfig } from './config.js';
+import { noColorFromEnv } from './no-color.js';
 import { parseGraphicsOption, type GraphicsOption } from '../agent/graphics/detect.js';
 
 interface ConnectCliOptions {
@@ -37,6 +38,7 @@ export function register(program: Command): void {
         insecure: opts.insecure === true,
         ...(ca !== undefined ? { ca } : {}),
         graphics,
+        noColor: noColorFromEnv(process.env),
         ...(number !== undefined ? { number } : {}),
       });
       process.stdout.write(`${message}\n`);

@@ -11,15 +11,17 @@ export interface AppProps {
   state: ViewerState;
   cols: number;
   rows: number;
+  /** NO_COLOR: the chrome uses no colour (the picture keeps the customer's colours). */
+  noColor?: boolean;
 }
 
-export function App({ state, cols, rows }: AppProps): React.JSX.Element {
+export function App({ state, cols, rows, noColor = false }: AppProps): React.JSX.Element {
   const area = pictureArea(cols, rows);
   return (
     <Box flexDirection="column" width={cols} height={rows}>
-      <Header state={state} />
-      <Placeholder state={state} rows={area.rows} />
-      <Footer state={state} />
+      <Header state={state} noColor={noColor} />
+      <Placeholder state={state} rows={area.rows} noColor={noColor} />
+      <Footer state={state} noColor={noColor} />
     </Box>
   );
 }

@@ -5,7 +5,7 @@ import type { ViewerState } from '../state.js';
 import { isForwarding } from '../state.js';
 import { FOOTER_ROWS } from './layout.js';
 
-export function Footer({ state }: { state: ViewerState }): React.JSX.Element {
+export function Footer({ state, noColor = false }: { state: ViewerState; noColor?: boolean }): React.JSX.Element {
   const canView = state.phase === 'connected' && state.view.kind === 'none';
   const canAskControl = state.phase === 'connected' && state.view.kind !== 'none' && !state.control;
   if (state.prefix) {
@@ -30,7 +30,10 @@ export function Footer({ state }: { state: ViewerState }): React.JSX.Element {
     return (
       <Box height={FOOTER_ROWS} overflow="hidden">
         <Text wrap="truncate-end">
-          <Text bold color="red">{' CONTROL: your keys and mouse go to the customer.  '}</Text>
+          {/* NO_COLOR: inverse carries the alarm the red carried. */}
+          <Text bold inverse={noColor} color={noColor ? undefined : 'red'}>
+            {' CONTROL: your keys and mouse go to the customer.  '}
+          </Text>
           <Text bold inverse>{' Ctrl-] '}</Text>
           <Text>{' then q end · v view · c let go · ] send Ctrl-]'}</Text>
         </Text>

@@ -3,10 +3,12 @@
 // the figures (fps, bandwidth, latency, renderer), and the latest notice. Props in, text out.
 import { Box, Text } from 'ink';
 import type { ViewerState } from '../state.js';
-import { isShared } from '../state.js';
+import { isShared, waitKind } from '../state.js';
 import { HEADER_ROWS, formatRate } from './layout.js';
+import { spinnerGlyph } from '../../cli/spinner.js';
 
 function phaseLabel(s: ViewerState): { text: string; color: string } {
+  if (s.resuming && s.phase === 'connected') return { text: 'RECONNECTING', color: 'yellow' };
   switch (s.phase) {
     case 'connecting':
       return { text: 'CONNECTING', color: 'yellow' };
@@ -32,19 +34,27 @@ function sharedLabel(s: ViewerState): string {
   }
 }
 
-export function Header({ state }: { state: ViewerState }): React.JSX.Element {
+/** `noColor` (NO_COLOR): no colour at all; CONTROL keeps its weight in inverse, errors and warnings in bold. */
+export function Header({ state, noColor = false }: { state: ViewerState; noColor?: boolean }): React.JSX.Element {
   const phase = phaseLabel(state);
   const connected = state.phase === 'connected' || state.phase === 'ending';
   const notice = state.notice;
-  const noticeColor = notice?.level === 'error' ? 'red' : notice?.level === 'warn' ? 'yellow' : undefined;
+  const noticeColor = noColor ? undefined : notice?.level === 'error' ? 'red' : notice?.level === 'warn' ? 'yellow' : undefined;
+  const wait = waitKind(state);
+  const glyph = wait === null ? '' : spinnerGlyph(state.waitSince, state.now);
+  // Pairing and reconnecting spin next to the phase; a request to the customer next to its notice.
+  const phaseGlyph = glyph !== '' && (wait === 'connecting' || wait === 'waiting' || wait === 'resuming') ? `${glyph} ` : '';
+  const noticeGlyph = glyph !== '' && wait === 'control-answer' ? ` ${glyph}` : '';
   return (
     <Box flexDirection="column" height={HEADER_ROWS} overflow="hidden">
       <Box height={1} overflow="hidden">
         <Text wrap="truncate-end">
           <Text bold inverse>{' rso '}</Text>
-          <Text bold color={phase.color}>{` ${phase.text} `}</Text>
+          <Text bold color={noColor ? undefined : phase.color}>{` ${phase.text} ${phaseGlyph}`}</Text>
           {connected ? (
-            <Text bold color={state.control ? 'red' : 'cyan'}>{state.control ? ' CONTROL ' : ' VIEW ONLY '}</Text>
+            <Text bold inverse={noColor && state.control} color={noColor ? undefined : state.control ? 'red' : 'cyan'}>
+              {state.control ? ' CONTROL ' : ' VIEW ONLY '}
+            </Text>
           ) : null}
           {connected ? <Text>{` shared: ${sharedLabel(state)} `}</Text> : null}
           {state.verificationCode ? <Text>{` code ${state.verificationCode} `}</Text> : null}
@@ -59,7 +69,9 @@ export function Header({ state }: { state: ViewerState }): React.JSX.Element {
         </Text>
       </Box>
       <Box height={1} overflow="hidden">
-        <Text color={noticeColor} wrap="truncate-end">{notice ? ` ${notice.text}` : ''}</Text>
+        <Text color={noticeColor} bold={noColor && (notice?.level === 'error' || notice?.level === 'warn')} wrap="truncate-end">
+          {notice ? ` ${notice.text}${noticeGlyph}` : ''}
+        </Text>
       </Box>
     </Box>
   );

@@ -3,11 +3,14 @@
 // stops drawing these rows and the graphics renderer owns them.
 import { Box, Text } from 'ink';
 import type { ViewerState } from '../state.js';
-import { secondsLeft } from '../state.js';
+import { secondsLeft, waitKind } from '../state.js';
+import { spinnerGlyph } from '../../cli/spinner.js';
 import { BIG_ROWS, bigText } from './big-digits.js';
 import { formatDuration } from './layout.js';
 
-export function Placeholder({ state, rows }: { state: ViewerState; rows: number }): React.JSX.Element {
+export function Placeholder({ state, rows, noColor = false }: { state: ViewerState; rows: number; noColor?: boolean }): React.JSX.Element {
+  const glyph = waitKind(state) === null ? '' : spinnerGlyph(state.waitSince, state.now);
+  const spin = (text: string): string => (glyph === '' ? text : `${text} ${glyph}`);
   let body: React.JSX.Element;
   if (state.phase === 'waiting' && state.number !== undefined) {
     const left = secondsLeft(state) ?? 0;
@@ -17,7 +20,7 @@ export function Placeholder({ state, rows }: { state: ViewerState; rows: number 
         <Text>Read this session number to the customer:</Text>
         <Text> </Text>
         {big.map((line, i) => (
-          <Text key={i} bold color="cyan">
+          <Text key={i} bold color={noColor ? undefined : 'cyan'}>
             {line}
           </Text>
         ))}
@@ -27,12 +30,12 @@ export function Placeholder({ state, rows }: { state: ViewerState; rows: number 
       </Box>
     );
   } else if (state.phase === 'connecting') {
-    body = <Text>Connecting to the relay…</Text>;
+    body = <Text>{spin('Connecting to the relay…')}</Text>;
   } else if (state.phase === 'connected' && state.view.kind === 'none') {
     body = (
       <Box flexDirection="column" alignItems="center">
         <Text>The customer has not shared their screen yet.</Text>
-        <Text dimColor>{state.pendingRequest === 'view' ? 'Waiting for their answer…' : 'Press v to ask them to show it.'}</Text>
+        <Text dimColor>{state.pendingRequest === 'view' ? spin('Waiting for their answer…') : 'Press v to ask them to show it.'}</Text>
       </Box>
     );
   } else if (state.phase === 'connected' && state.paused) {
