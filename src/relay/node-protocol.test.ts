@@ -21,3 +21,13 @@ t.test('node-hello: exactly the expected shape', async (t) => {
   }
   t.throws(() => parseNodeHello(' '.repeat(3000)), { code: 'RSO_ERR_PROTOCOL' }, 'too long');
 });
+
+t.test('node-hello: no control character in what reaches the consent panel', async (t) => {
+  const base = { type: 'node-hello', role: 'agent', remote: '127.0.0.1', relay: 'relay.example.com', agent: { id: 'anna', name: 'Anna', org: 'ACME', verified: true } };
+  t.ok(parseNodeHello(JSON.stringify(base)), 'the clean hello parses');
+  for (const [field, value] of [['name', 'Anna\u001b[2J'], ['org', 'ACME\u009b1m'], ['id', 'an\u0007na']] as const) {
+    const hello = { ...base, agent: { ...base.agent, [field]: value } };
+    t.throws(() => parseNodeHello(JSON.stringify(hello)), { code: 'RSO_ERR_PROTOCOL' }, `control character in ${field}`);
+  }
+  t.throws(() => parseNodeHello(JSON.stringify({ ...base, relay: 'relay\u001b]0;x\u0007' })), { code: 'RSO_ERR_PROTOCOL' }, 'control character in relay');
+});

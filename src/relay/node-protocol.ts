@@ -26,6 +26,8 @@ function bad(what: string): RsoError {
   return new RsoError('RSO_ERR_PROTOCOL', 'Malformed node message.', `node-hello: ${what}`);
 }
 
+const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f]/;
+
 export function parseNodeHello(text: string): NodeHello {
   if (text.length > MAX_NODE_HELLO) throw bad('too long');
   let v: unknown;
@@ -39,13 +41,16 @@ export function parseNodeHello(text: string): NodeHello {
   if (o.type !== 'node-hello') throw bad('type');
   if (o.role !== 'agent' && o.role !== 'customer') throw bad('role');
   if (typeof o.remote !== 'string' || o.remote.length > 64) throw bad('remote');
-  if (typeof o.relay !== 'string' || o.relay.length > 256) throw bad('relay');
+  if (typeof o.relay !== 'string' || o.relay.length > 256 || CONTROL_RE.test(o.relay)) throw bad('relay');
   let agent: NodeHello['agent'] = null;
   if (o.agent !== null) {
     const a = o.agent as Record<string, unknown>;
     if (typeof a !== 'object' || a === null) throw bad('agent');
     if (typeof a.id !== 'string' || typeof a.name !== 'string' || typeof a.org !== 'string' || typeof a.verified !== 'boolean') throw bad('agent fields');
     if (a.id.length > 64 || a.name.length > 128 || a.org.length > 128) throw bad('agent sizes');
+    // The same rule as the relay plane: names reach the customer's consent panel, so no byte
+    // of them may be a control character, even from a node that holds the cluster key.
+    if (CONTROL_RE.test(a.id) || CONTROL_RE.test(a.name) || CONTROL_RE.test(a.org)) throw bad('control character in agent');
     agent = { id: a.id, name: a.name, org: a.org, verified: a.verified };
   }
   if (o.role === 'agent' && agent === null) throw bad('agent without identity');
