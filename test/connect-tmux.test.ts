@@ -60,7 +60,8 @@ t.test('a full session with half-blocks', { skip }, async (t) => {
 
   // The customer joins: connected, verification code, VIEW ONLY, nothing shared yet.
   const customer = await TestCustomer.join(relay.url, number.replace(/ /g, ''), { screen: stripesScreen(320, 200) });
-  const connected = await pane.waitForText(/CONNECTED.*not shared/);
+  // The customer's info (host, OS) arrives just after pairing: wait for it, not only the state.
+  const connected = await pane.waitForText(/CONNECTED.*not shared.*test-pc/);
   t.match(connected[0], new RegExp(`code ${customer.session.verificationCode}`), 'the same verification code as the customer');
   t.match(connected[0], /test-pc \(Debian GNU\/Linux 12\)/);
   t.match(connected[0], /VIEW ONLY/);
