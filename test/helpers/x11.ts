@@ -4,9 +4,10 @@
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { launchXvfb, ownsAbstractSocket } from '../../src/demo/xvfb.js';
 
 export interface XServer {
   display: string;
@@ -39,61 +40,6 @@ async function kill(proc: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-/** Starts one Xvfb and returns it with the display number it picked. */
-async function launchXvfb(width: number, height: number): Promise<{ xvfb: ChildProcess; display: string }> {
-  const xvfb = spawn('Xvfb', ['-displayfd', '3', '-screen', '0', `${width}x${height}x24`, '-nolisten', 'tcp'], {
-    stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  xvfb.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const fd3 = xvfb.stdio[3] as NodeJS.ReadableStream;
-  const display = await new Promise<string>((resolve, reject) => {
-    let buf = '';
-    const timer = setTimeout(() => reject(new Error(`Xvfb did not start: ${stderr}`)), 10_000);
-    fd3.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const m = /^(\d+)\n/.exec(buf);
-      if (m) {
-        clearTimeout(timer);
-        resolve(`:${m[1]}`);
-      }
-    });
-    xvfb.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`Xvfb exited with ${code}: ${stderr}`));
-    });
-  });
-  return { xvfb, display };
-}
-
-/**
- * True unless another process owns the abstract socket of this display. Xlib/xcb clients
- * (xprop, xdotool, openbox, xterm) try the abstract socket before the file in /tmp, and the
- * abstract namespace is shared by every sandbox on the same network namespace: a display
- * number that another sandbox serves there would send our clients to a foreign server.
- */
-function ownsAbstractSocket(pid: number | undefined, display: string): boolean {
-  try {
-    const name = `@/tmp/.X11-unix/X${display.slice(1)}`;
-    const inodes = readFileSync('/proc/net/unix', 'utf8')
-      .split('\n')
-      .filter((l) => l.endsWith(` ${name}`))
-      .map((l) => l.trim().split(/\s+/)[6]);
-    if (inodes.length === 0) return true;
-    const fds = readdirSync(`/proc/${pid}/fd`).map((f) => {
-      try {
-        return readlinkSync(`/proc/${pid}/fd/${f}`);
-      } catch {
-        return '';
-      }
-    });
-    return inodes.every((i) => fds.includes(`socket:[${i}]`));
-  } catch {
-    // Not Linux, or /proc unreadable: nothing to check.
-    return true;
-  }
-}
-
 export async function startX(opts: { width?: number; height?: number; wm?: boolean } = {}): Promise<XServer> {
   const width = opts.width ?? 1024;
   const height = opts.height ?? 768;
@@ -103,7 +49,7 @@ export async function startX(opts: { width?: number; height?: number; wm?: boole
   let xvfb: ChildProcess | undefined;
   let display = '';
   for (let attempt = 0; attempt < 5 && !xvfb; attempt++) {
-    const got = await launchXvfb(width, height);
+    const got = await launchXvfb({ width, height });
     if (ownsAbstractSocket(got.xvfb.pid, got.display)) {
       xvfb = got.xvfb;
       display = got.display;
