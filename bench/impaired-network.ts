@@ -1,9 +1,9 @@
 // A session over a bad network: the relay in one network namespace, customer and engineer in
-// another, joined by a veth pair (10.231.N.0/30, inside our namespaces only) whose two ends
+// another, joined by a veth pair (10.231.0.0/30, inside our namespaces only; bench/lib/impaired-link.ts) whose two ends
 // carry 1 Mbit/s, 75 ms delay and 1 % loss each way (RTT 150 ms, ~2 % loss per round trip),
 // with `tc netem`. Where the kernel has no netem (no sch_netem module), the rate is set with
 // `tbf` on the veth and the delay and loss are emulated in a TCP proxy in the clients'
-// namespace (75 ms each way; 2 % of chunks held 200 ms longer, in order, as a TCP
+// namespace (bench/lib/delay-proxy.ts: 75 ms each way; 2 % of chunks held 200 ms longer, in order, as a TCP
 // retransmission would hold them); the output says which one ran.
 //
 // The customer changes its screen 30 times a second (a 64x64 noise tile cycling over 8 tile
@@ -16,15 +16,12 @@
 //   sudo npx tsx bench/impaired-network.ts [seconds]      (default 30)
 //
 // Needs root and `ip netns`; prints figures, never passes or fails.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { emit } from './lib/report.js';
+import { delayProxy, type DelayProxyOptions } from './lib/delay-proxy.js';
+import { createImpairedLink, firstMatch, linkUnavailable, startRelayIn } from './lib/impaired-link.js';
 
 const here = fileURLToPath(import.meta.url);
-const bin = fileURLToPath(new URL('../bin/rso.js', import.meta.url));
 
 export interface ImpairedResult {
   /** 'netem' or 'tbf+proxy' (see the header). */
@@ -50,22 +47,7 @@ export interface Profile {
 }
 
 /** Why this cannot run here, or false. */
-export function impairedUnavailable(): string | false {
-  if (process.getuid?.() !== 0) return 'needs root (network namespaces, tc)';
-  if (spawnSync('ip', ['netns', 'list']).status !== 0) return '`ip netns` is not available';
-  if (spawnSync('tc', ['-V']).status !== 0) return '`tc` is not available';
-  return false;
-}
-
-function sh(args: string[]): { ok: boolean; err: string } {
-  const r = spawnSync(args[0]!, args.slice(1), { encoding: 'utf8' });
-  return { ok: r.status === 0, err: `${r.stderr}`.trim() };
-}
-
-function must(args: string[]): void {
-  const r = sh(args);
-  if (!r.ok) throw new Error(`${args.join(' ')}: ${r.err}`);
-}
+export const impairedUnavailable = linkUnavailable;
 
 function pct(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -74,124 +56,25 @@ function pct(sorted: number[], p: number): number {
 
 /** Sets up the namespaces, runs the relay and the clients for `seconds`, always cleans up. */
 export async function runImpaired(opts: { seconds: number }): Promise<ImpairedResult> {
-  const n = 20 + (process.pid % 200);
-  const tag = `${process.pid % 100000}`;
-  const nsR = `rso-imp-r${tag}`;
-  const nsC = `rso-imp-c${tag}`;
-  const vR = `rsoi${tag}r`;
-  const vC = `rsoi${tag}c`;
-  const relayIp = `10.231.${n}.2`;
-  const clientIp = `10.231.${n}.1`;
-  const data = mkdtempSync(join(tmpdir(), 'rso-impaired-'));
-  const children: ChildProcess[] = [];
+  // 75 ms each way, 1 Mbit/s, 1 % loss each way (the proxy holds 2 % of chunks 200 ms: both
+  // directions' loss, as one retransmission delay).
+  const link = createImpairedLink({ delayMs: 75, rateMbit: 1, lossPercent: 1, holdPercent: 2, holdMs: 200 });
   try {
-    must(['ip', 'netns', 'add', nsR]);
-    must(['ip', 'netns', 'add', nsC]);
-    must(['ip', 'link', 'add', vR, 'type', 'veth', 'peer', 'name', vC]);
-    must(['ip', 'link', 'set', vR, 'netns', nsR]);
-    must(['ip', 'link', 'set', vC, 'netns', nsC]);
-    must(['ip', '-n', nsR, 'addr', 'add', `${relayIp}/30`, 'dev', vR]);
-    must(['ip', '-n', nsC, 'addr', 'add', `${clientIp}/30`, 'dev', vC]);
-    for (const [ns, dev] of [[nsR, vR], [nsC, vC]] as const) {
-      must(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
-      must(['ip', '-n', ns, 'link', 'set', dev, 'up']);
-    }
-    // Both ends, so both directions are impaired.
-    let impairment = 'netem';
-    for (const [ns, dev] of [[nsR, vR], [nsC, vC]] as const) {
-      const netem = sh(['ip', 'netns', 'exec', ns, 'tc', 'qdisc', 'add', 'dev', dev, 'root', 'netem', 'delay', '75ms', 'loss', '1%', 'rate', '1mbit', 'limit', '1000']);
-      if (!netem.ok) {
-        impairment = 'tbf+proxy';
-        must(['ip', 'netns', 'exec', ns, 'tc', 'qdisc', 'add', 'dev', dev, 'root', 'tbf', 'rate', '1mbit', 'burst', '16kbit', 'latency', '400ms']);
-      }
-    }
-    const add = spawnSync(process.execPath, [bin, 'relay', 'agent', 'add', 'anna', '--name', 'Anna', '--org', 'ACME', '--data', data], { encoding: 'utf8' });
-    const token = /--token (\S+)/.exec(add.stdout)?.[1];
-    if (!token) throw new Error(`agent add failed: ${add.stderr}`);
-    const relay = spawn('ip', ['netns', 'exec', nsR, process.execPath, bin, 'relay', '--listen', `${relayIp}:0`, '--data', data, '--log-format', 'json', '--join-rate', '100000'], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    children.push(relay);
-    const url = await firstMatch(relay, /relay listening on (ws:\/\/\S+)/);
-    const client = spawn('ip', ['netns', 'exec', nsC, process.execPath, '--import', 'tsx', here, '--client', url, token, String(opts.seconds), impairment === 'netem' ? '0' : '1'], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    children.push(client);
-    const line = await firstMatch(client, /^RESULT (.*)$/m, (opts.seconds + 60) * 1000);
-    return { impairment, ...(JSON.parse(line) as Omit<ImpairedResult, 'impairment'>) };
+    const relay = await startRelayIn(link);
+    const proxy = link.proxyOptions();
+    const client = link.spawnIn(link.nsClients, [process.execPath, '--import', 'tsx', here, '--client', relay.url, relay.token, String(opts.seconds), JSON.stringify(proxy)]);
+    const line = await firstMatch(client, /^RESULT (.*)$/m, (opts.seconds * 2 + 60) * 1000);
+    return { impairment: link.impairment, ...(JSON.parse(line) as Omit<ImpairedResult, 'impairment'>) };
   } finally {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-    // Deleting a namespace deletes the veth end inside it, and with it the pair.
-    sh(['ip', 'netns', 'del', nsR]);
-    sh(['ip', 'netns', 'del', nsC]);
-    rmSync(data, { recursive: true, force: true });
+    await link.destroy();
   }
 }
 
-function firstMatch(proc: ChildProcess, re: RegExp, timeoutMs = 20_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${re}; got: ${buf.slice(-500)}`)), timeoutMs);
-    proc.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const m = re.exec(buf);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    proc.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`exited with ${code} before ${re}; got: ${buf.slice(-500)}`));
-    });
-  });
-}
-
-/**
- * A TCP proxy on 127.0.0.1 (in the clients' namespace) towards the relay. With `emulate`, each
- * direction delays every chunk by 75 ms and 2 % of chunks by 200 ms more, never reordering.
- * Without, it only forwards (the URL is then loopback, as the test clients expect).
- */
-async function impairProxy(target: URL, emulate: boolean): Promise<{ url: string; server: Server }> {
-  const pipe = (from: Socket, to: Socket): void => {
-    // One FIFO per direction, drained by one timer: separate timers per chunk could fire out
-    // of order (Node orders timers of different durations only to the millisecond).
-    const queue: Array<{ at: number; data: Buffer | null }> = [];
-    let timer: NodeJS.Timeout | undefined;
-    const drain = (): void => {
-      timer = undefined;
-      const now = Date.now();
-      while (queue.length > 0 && queue[0]!.at <= now) {
-        const { data } = queue.shift()!;
-        if (data === null) to.destroy();
-        else to.write(data);
-      }
-      if (queue.length > 0) timer = setTimeout(drain, queue[0]!.at - now);
-    };
-    const push = (data: Buffer | null): void => {
-      const last = queue.at(-1)?.at ?? 0;
-      const extra = data !== null && Math.random() < 0.02 ? 200 : 0;
-      queue.push({ at: Math.max(last, Date.now() + 75 + extra), data });
-      if (timer === undefined) timer = setTimeout(drain, queue[0]!.at - Date.now());
-    };
-    from.on('data', (d: Buffer) => (emulate ? push(d) : void to.write(d)));
-    from.on('close', () => (emulate ? push(null) : void to.destroy()));
-    from.on('error', () => to.destroy());
-  };
-  const server = createServer((client) => {
-    const upstream = createConnection({ host: target.hostname, port: Number(target.port) });
-    pipe(client, upstream);
-    pipe(upstream, client);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
-}
-
 /** Client mode, inside the clients' namespace: customer and engineer, measured. */
-async function clientMain(relayUrl: string, token: string, seconds: number, emulate: boolean): Promise<void> {
+async function clientMain(relayUrl: string, token: string, seconds: number, proxyOptions: DelayProxyOptions): Promise<void> {
   const { TestCustomer, solidScreen } = await import('../test/helpers/customer.js');
   const { TestAgent } = await import('../test/helpers/agent.js');
-  const proxy = await impairProxy(new URL(relayUrl), emulate);
+  const proxy = await delayProxy(new URL(relayUrl), proxyOptions);
   const W = 640;
   const H = 400;
   let digits = '';
@@ -269,12 +152,12 @@ async function clientMain(relayUrl: string, token: string, seconds: number, emul
   const result = { light, heavy, ended: ended ? (ended.error?.message ?? ended.by) : null };
   process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
   await Promise.all([agent.close(), customer.close()]).catch(() => undefined);
-  proxy.server.close();
+  await proxy.close();
   process.exit(0);
 }
 
 if (process.argv[2] === '--client') {
-  await clientMain(process.argv[3]!, process.argv[4]!, Number(process.argv[5]), process.argv[6] === '1');
+  await clientMain(process.argv[3]!, process.argv[4]!, Number(process.argv[5]), JSON.parse(process.argv[6]!) as DelayProxyOptions);
 } else if (process.argv[1] === here) {
   const why = impairedUnavailable();
   if (why) {
@@ -288,5 +171,14 @@ if (process.argv[2] === '--client') {
     process.stdout.write(
       `impaired network (${r.impairment}: 1 Mbit/s, RTT 150 ms, ~2 % loss), 30 changes/s:\n` + show('light (marker only)', r.light) + show('heavy (+12 KiB noise tile)', r.heavy) + (r.ended ? `  session ended: ${r.ended}\n` : ''),
     );
+    const at = `1 Mbit/s, RTT 150 ms, ${r.impairment}`;
+    emit('impaired-network', [
+      { scenario: `${at}: light, updates/s`, ours: r.light.updatesPerSecond, unit: 'updates/s' },
+      { scenario: `${at}: light, change -> picture p95`, ours: r.light.latencyMs.p95, unit: 'ms' },
+      { scenario: `${at}: heavy, updates/s`, ours: r.heavy.updatesPerSecond, unit: 'updates/s' },
+      { scenario: `${at}: heavy, change -> picture p95`, ours: r.heavy.latencyMs.p95, unit: 'ms' },
+      { scenario: `${at}: heavy, p95 second half / first half`, ours: r.heavy.secondHalfP95 / r.heavy.firstHalfP95, unit: 'x', note: 'about 1 when nothing queues' },
+      { scenario: `${at}: session ended during the run`, ours: r.ended === null ? 0 : 1, unit: '', ...(r.ended ? { note: r.ended } : {}) },
+    ]);
   }
 }
