@@ -1,118 +1,277 @@
 // End to end: from a change on the customer's display to the viewer having written the
-// terminal bytes that show it. The customer side is the real thing: `rso share` (built, in a
-// tmux pty) on Xvfb 1920x1080 with real windows, through a real relay process on loopback.
-// The viewer side runs in this process: the test agent (real client code: pairing, AEAD,
+// terminal bytes that show it, with the relay on loopback and again through an impaired link.
+// The customer side is the real thing: `rso share` (built, in a tmux pty) on Xvfb 1920x1080
+// with real windows, through a real relay process.
+// The viewer side runs in the bench's process: the test agent (real client code: pairing, AEAD,
 // pull flow control; it also composites each update into its own framebuffer first, a small
 // extra cost the real viewer does not have) hands each decrypted update to the viewer's
-// picture pipeline (decode ->
-// composite -> kitty renderer, src/agent/picture.ts) and the kitty bytes are written to a
-// file stream; the time is taken when that write has completed. (Ink's chrome and the
-// terminal's own drawing are not included: no terminal draws anything here.)
+// picture pipeline (decode -> composite -> kitty renderer, src/agent/picture.ts) and the kitty
+// bytes are written to a file stream; the time is taken when that write has completed. (Ink's
+// chrome and the terminal's own drawing are not included: no terminal draws anything here.)
 //   1. typing: `xdotool type` of one character into an xterm; from xdotool's exit to the
 //      write of the first update after it: p50 / p95 / max;
 //   2. a fast-changing quarter of the screen (an xterm 960x540 repainting 40 coloured lines
 //      60 times a second): updates per second drawn and bytes per second, sustained over 5 s.
-// The impaired link (netem delay and rate in a network namespace) is not measured here.
-// Prints figures; passes or fails nothing.   npx tsx bench/e2e-latency.ts   (needs `npm run build`)
+//
+// Both run twice in one run of this file:
+//   - loopback: relay, `rso share` and the viewer on this machine's loopback (the baseline);
+//   - impaired link (bench/lib/impaired-link.ts): the relay in one network namespace, and
+//     Xvfb, `rso share` and the viewer in another (a child process of this file), joined by a
+//     veth with 50 ms delay and 20 Mbit/s on each direction: `tc netem` where the kernel has
+//     it, else `tbf` for the rate and a delay proxy in the clients' namespace (the output says
+//     which ran). An update goes customer -> relay -> viewer, crossing the link twice, so the
+//     floor it adds is one round trip of the link (100 ms); and with one update in flight
+//     (pull flow control) a new update needs the viewer's `ready` to cross back, so the rate
+//     of a fast-changing region is at most about 1 / (2 RTT) = 5 updates/s.
+//     Keys are spaced so that `ready` is back before the next one: the typing figure is the
+//     path, not the wait for `ready` (which fast typing on such a link would add).
+// Without root or `ip netns` the impaired part says why and is skipped (exit status 0).
+// Ctrl-C or a failure tears down namespaces, veth, processes and temp dirs (bench/lib/cleanup.ts).
+//
+// Prints figures; passes or fails nothing.
+//   npm run build && npx tsx bench/e2e-latency.ts
+//   N=40 DELAY_MS=50 RATE_MBIT=20 npx tsx bench/e2e-latency.ts     (the defaults)
 import { spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
-import { emit, fig, median, quantile } from './lib/report.js';
+import { createWriteStream, rmSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { emit, fig, median, quantile, type Row } from './lib/report.js';
+import { atCleanup, guarded } from './lib/cleanup.js';
+import { delayProxy, type DelayProxyOptions } from './lib/delay-proxy.js';
+import { createImpairedLink, firstMatch, linkUnavailable, startRelayIn, type ImpairedLink } from './lib/impaired-link.js';
 import { spawnWindow, startX, xrun } from '../test/helpers/x11.js';
 import { relayWithAgent } from '../test/helpers/client-pairing.js';
 import { TestAgent, type RecordedUpdate } from '../test/helpers/agent.js';
 import { startShare } from '../test/helpers/tmux.js';
 import { Picture, createRenderer } from '../src/agent/picture.js';
 
+const here = fileURLToPath(import.meta.url);
 const W = 1920;
 const H = 1080;
 const N = Number(process.env.N ?? 40);
+const DELAY_MS = Number(process.env.DELAY_MS ?? 50);
+const RATE_MBIT = Number(process.env.RATE_MBIT ?? 20);
+/** Pause after a key's update was drawn before the next key (plus one link RTT when impaired). */
+const GAP_MS = 120;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const now = (): number => performance.timeOrigin + performance.now();
 
-const x = await startX({ width: W, height: H });
-const relay = await relayWithAgent();
-let pane: ReturnType<typeof startShare> | undefined;
-const sink = createWriteStream('/dev/null');
-try {
-  const term = await spawnWindow('xterm', ['-bg', '#202840', '-fg', '#e0e0e0', '-geometry', '120x40+40+40', '-e', 'sh', '-c', 'ls -la /usr/share | head -60; exec sh'], x.env);
-  await spawnWindow('xlogo', ['-geometry', '400x300+1400+80'], x.env, { className: 'xlogo' });
-  await spawnWindow('xclock', ['-geometry', '200x200+1600+800', '-update', '3600'], x.env, { className: 'xclock' });
+interface Figures {
+  /** Typing latencies, ms, one per key whose update was drawn within 3 s. */
+  lat: number[];
+  /** Fast-changing region: updates drawn per second, update bytes and kitty bytes per second. */
+  ups: number;
+  bps: number;
+  kittyBps: number;
+}
 
-  // The viewer pipeline: 1:1 kitty picture on a terminal with 10x20 pixel cells.
-  const picture = new Picture(createRenderer('kitty'), { row: 1, col: 0, cols: W / 10, rows: H / 20, cellWidth: 10, cellHeight: 20 });
-  picture.show();
-  const drawn: Array<{ at: number; bytes: number; wire: number }> = [];
-  let digits = '';
-  const agentP = TestAgent.open(relay.url, relay.token, (d) => (digits = d), { width: W, height: H });
-  while (digits === '') await sleep(20);
-  pane = startShare([digits, '--relay', relay.url], { DISPLAY: x.display, XAUTHORITY: '/dev/null' });
-  const agent = await agentP;
-  // Every update the agent receives goes through the viewer's pipeline at once; the time is
-  // taken when its kitty bytes have been written.
-  const push = agent.updates.push.bind(agent.updates);
-  agent.updates.push = (...us: RecordedUpdate[]): number => {
-    for (const u of us) {
-      const { out } = picture.apply(u.bytes);
-      sink.write(out, () => drawn.push({ at: now(), bytes: out.length, wire: u.bytes.length }));
+/** The whole measurement against a relay at `relayUrl` (agent token `token`). */
+async function measure(relayUrl: string, token: string, gapMs: number): Promise<Figures> {
+  const x = await startX({ width: W, height: H });
+  let pane: ReturnType<typeof startShare> | undefined;
+  let agent: TestAgent | undefined;
+  const sink = createWriteStream('/dev/null');
+  // Also on Ctrl-C: the tmux server is detached from us and would outlive the bench.
+  const tidy = atCleanup(async () => {
+    sink.end();
+    await agent?.close().catch(() => undefined);
+    if (pane) {
+      pane.kill();
+      rmSync(dirname(pane.statusFile), { recursive: true, force: true });
     }
-    return push(...us);
-  };
-  await agent.ready({ width: W, height: H });
-  await pane.waitText(/Enter.*accept/);
-  pane.keys('Enter');
-  await pane.waitText(/s: share the whole screen/);
-  pane.keys('s');
-  await agent.waitFor(() => agent.updates.length > 0, 15_000, 'first update');
-  await agent.settle(700);
+    await x.stop();
+  });
+  try {
+    const term = await spawnWindow('xterm', ['-bg', '#202840', '-fg', '#e0e0e0', '-geometry', '120x40+40+40', '-e', 'sh', '-c', 'ls -la /usr/share | head -60; exec sh'], x.env);
+    await spawnWindow('xlogo', ['-geometry', '400x300+1400+80'], x.env, { className: 'xlogo' });
+    await spawnWindow('xclock', ['-geometry', '200x200+1600+800', '-update', '3600'], x.env, { className: 'xclock' });
 
-  const act = (args: string[]): Promise<number> =>
-    new Promise((resolve, reject) => {
-      const p = spawn('xdotool', args, { env: x.env, stdio: 'ignore' });
-      p.on('exit', (code) => (code === 0 ? resolve(now()) : reject(new Error(`xdotool exited with ${code}`))));
-    });
+    // The viewer pipeline: 1:1 kitty picture on a terminal with 10x20 pixel cells.
+    const picture = new Picture(createRenderer('kitty'), { row: 1, col: 0, cols: W / 10, rows: H / 20, cellWidth: 10, cellHeight: 20 });
+    picture.show();
+    const drawn: Array<{ at: number; bytes: number; wire: number }> = [];
+    let digits = '';
+    const agentP = TestAgent.open(relayUrl, token, (d) => (digits = d), { width: W, height: H });
+    while (digits === '') await sleep(20);
+    pane = startShare([digits, '--relay', relayUrl], { DISPLAY: x.display, XAUTHORITY: '/dev/null' });
+    agent = await agentP;
+    const a = agent;
+    // Every update the agent receives goes through the viewer's pipeline at once; the time is
+    // taken when its kitty bytes have been written.
+    const push = a.updates.push.bind(a.updates);
+    a.updates.push = (...us: RecordedUpdate[]): number => {
+      for (const u of us) {
+        const { out } = picture.apply(u.bytes);
+        sink.write(out, () => drawn.push({ at: now(), bytes: out.length, wire: u.bytes.length }));
+      }
+      return push(...us);
+    };
+    await a.ready({ width: W, height: H });
+    await pane.waitText(/Enter.*accept/, 30_000);
+    pane.keys('Enter');
+    await pane.waitText(/s: share the whole screen/, 30_000);
+    pane.keys('s');
+    await a.waitFor(() => a.updates.length > 0, 30_000, 'first update');
+    await a.settle(700, 30_000);
 
-  // 1. Typing.
-  xrun(x.env, 'xdotool', ['windowactivate', '--sync', String(term.wid)]);
-  await agent.settle(500);
-  const lat: number[] = [];
-  for (let i = 0; i < N; i++) {
-    const mark = drawn.length;
-    const t0 = await act(['type', '--window', String(term.wid), i % 10 === 9 ? ' ' : 'x']);
-    const end = Date.now() + 3000;
-    while (Date.now() < end && !drawn.slice(mark).some((d) => d.at >= t0)) await sleep(2);
-    const first = drawn.slice(mark).find((d) => d.at >= t0);
-    if (first) lat.push(first.at - t0);
-    await sleep(120);
+    const act = (args: string[]): Promise<number> =>
+      new Promise((resolve, reject) => {
+        const p = spawn('xdotool', args, { env: x.env, stdio: 'ignore' });
+        p.on('exit', (code) => (code === 0 ? resolve(now()) : reject(new Error(`xdotool exited with ${code}`))));
+      });
+
+    // 1. Typing.
+    xrun(x.env, 'xdotool', ['windowactivate', '--sync', String(term.wid)]);
+    await a.settle(500, 30_000);
+    const lat: number[] = [];
+    for (let i = 0; i < N; i++) {
+      const mark = drawn.length;
+      const t0 = await act(['type', '--window', String(term.wid), i % 10 === 9 ? ' ' : 'x']);
+      const end = Date.now() + 3000;
+      while (Date.now() < end && !drawn.slice(mark).some((d) => d.at >= t0)) await sleep(2);
+      const first = drawn.slice(mark).find((d) => d.at >= t0);
+      if (first) lat.push(first.at - t0);
+      await sleep(gapMs);
+    }
+
+    // 2. A fast-changing quarter of the screen.
+    const script = 'import sys,time\ni=0\nw=sys.stdout\nwhile True:\n  i+=1\n  w.write("\\x1b[H"+"".join("\\x1b[48;5;%dm%s\\x1b[0m\\n" % (16+(i+r)%216, " "*159) for r in range(40)))\n  w.flush()\n  time.sleep(1/60)\n';
+    const anim = await spawnWindow('xterm', ['-class', 'Anim', '-bg', '#000000', '-geometry', '160x41+960+540', '-e', 'python3', '-c', script], x.env);
+    await sleep(1000);
+    const from = drawn.length;
+    const t0 = now();
+    await sleep(5000);
+    const t1 = now();
+    const window5 = drawn.slice(from).filter((d) => d.at >= t0 && d.at <= t1);
+    await anim.stop();
+    const secs = (t1 - t0) / 1000;
+    return {
+      lat,
+      ups: window5.length / secs,
+      bps: window5.reduce((n, d) => n + d.wire, 0) / secs,
+      kittyBps: window5.reduce((n, d) => n + d.bytes, 0) / secs,
+    };
+  } finally {
+    await tidy();
   }
-  console.log(`end to end, rso share on Xvfb ${W}x${H} -> relay (loopback) -> viewer pipeline (kitty, in-process), 1:1`);
-  console.log(`typing one character, xdotool exit -> kitty bytes written: n=${lat.length}  p50 ${fig(median(lat))} ms  p95 ${fig(quantile(lat, 0.95))} ms  max ${fig(Math.max(...lat))} ms`);
+}
 
-  // 2. A fast-changing quarter of the screen.
-  const script = 'import sys,time\ni=0\nw=sys.stdout\nwhile True:\n  i+=1\n  w.write("\\x1b[H"+"".join("\\x1b[48;5;%dm%s\\x1b[0m\\n" % (16+(i+r)%216, " "*159) for r in range(40)))\n  w.flush()\n  time.sleep(1/60)\n';
-  const anim = await spawnWindow('xterm', ['-class', 'Anim', '-bg', '#000000', '-geometry', '160x41+960+540', '-e', 'python3', '-c', script], x.env);
-  await sleep(1000);
-  const from = drawn.length;
-  const t0 = now();
-  await sleep(5000);
-  const t1 = now();
-  const window5 = drawn.slice(from).filter((d) => d.at >= t0 && d.at <= t1);
-  const ups = window5.length / ((t1 - t0) / 1000);
-  const bps = window5.reduce((n, d) => n + d.wire, 0) / ((t1 - t0) / 1000);
-  const kittyBps = window5.reduce((n, d) => n + d.bytes, 0) / ((t1 - t0) / 1000);
-  console.log(`fast-changing region (xterm ~960x540 repainting 40 coloured lines at 60 Hz), 5 s: ${fig(ups)} updates/s drawn, ${fig(bps / 1e6)} MB/s of updates, ${fig(kittyBps / 1e6)} MB/s of kitty output`);
-  await anim.stop();
+/**
+ * Child mode, inside the clients' namespace: the delay proxy (a plain forwarder under netem),
+ * then the same measurement as on loopback; the figures go back as one RESULT line.
+ */
+async function impairedClient(relayUrl: string, token: string, proxyOptions: DelayProxyOptions, gapMs: number): Promise<void> {
+  const proxy = await delayProxy(new URL(relayUrl), proxyOptions);
+  const closeProxy = atCleanup(() => proxy.close());
+  try {
+    const f = await measure(proxy.url, token, gapMs);
+    process.stdout.write(`RESULT ${JSON.stringify(f)}\n`);
+  } finally {
+    await closeProxy();
+  }
+}
 
-  emit('e2e-latency', [
-    { scenario: 'typing: change -> viewer wrote it, p50', ours: median(lat), unit: 'ms' },
-    { scenario: 'typing: change -> viewer wrote it, p95', ours: quantile(lat, 0.95), unit: 'ms', aim: '< 30 ms', met: quantile(lat, 0.95) < 30 },
-    { scenario: 'typing: change -> viewer wrote it, max', ours: Math.max(...lat), unit: 'ms' },
-    { scenario: 'fast-changing quarter screen, kitty', ours: ups, unit: 'updates/s', aim: '>= 30/s', met: ups >= 30 },
-    { scenario: 'fast-changing quarter screen, update bytes', ours: bps / 1e6, unit: 'MB/s' },
-  ]);
-  await agent.close();
-} finally {
-  sink.end();
-  pane?.kill();
-  await relay.stop();
-  await x.stop();
+/** Relay in one namespace, the child measuring in the other; always torn down. */
+async function impaired(link: ImpairedLink): Promise<Figures> {
+  try {
+    const relay = await startRelayIn(link);
+    const gap = GAP_MS + 2 * DELAY_MS;
+    // The child's temp dirs (X, tmux pane, window manager) go in one of the link's, so they
+    // are removed even if the child is killed before it could tidy them itself.
+    const tmp = link.tempDir('rso-bench-clients-');
+    const child = link.spawnIn(link.nsClients, [process.execPath, '--import', 'tsx', here, '--impaired-client', relay.url, relay.token, JSON.stringify(link.proxyOptions()), String(gap)], { env: { ...process.env, TMPDIR: tmp } });
+    const line = await firstMatch(child, /^RESULT (.*)$/m, 60_000 + N * (gap + 3000));
+    return JSON.parse(line) as Figures;
+  } finally {
+    await link.destroy();
+  }
+}
+
+function describe(link: ImpairedLink): string {
+  const each = `${link.spec.delayMs} ms and ${link.spec.rateMbit} Mbit/s each way (RTT ${2 * link.spec.delayMs} ms)`;
+  return link.impairment === 'netem'
+    ? `netem on both veth ends: ${each}`
+    : `tbf+proxy (this kernel has no sch_netem): tbf ${link.spec.rateMbit} Mbit/s on both veth ends, ${link.spec.delayMs} ms each way in a TCP proxy in the clients' namespace; ${each}`;
+}
+
+async function main(): Promise<void> {
+  const load0 = loadavg().map((v) => v.toFixed(2)).join(' ');
+  console.log(`end to end, rso share on Xvfb ${W}x${H} -> relay -> viewer pipeline (kitty, in-process), 1:1; ${N} keys; load average at start ${load0}`);
+
+  // Loopback, the baseline.
+  const relay = await relayWithAgent();
+  const stopRelay = atCleanup(async () => {
+    await relay.stop();
+    rmSync(relay.dataDir, { recursive: true, force: true });
+  });
+  let loop: Figures;
+  try {
+    loop = await measure(relay.url, relay.token, GAP_MS);
+  } finally {
+    await stopRelay();
+  }
+
+  // The impaired link.
+  let imp: Figures | null = null;
+  let why: string | null = null;
+  let how = '';
+  const unavailable = linkUnavailable();
+  let link: ImpairedLink | undefined;
+  if (unavailable) why = `skipped: ${unavailable}`;
+  else {
+    try {
+      link = createImpairedLink({ delayMs: DELAY_MS, rateMbit: RATE_MBIT });
+    } catch (err) {
+      why = `skipped: could not build the network namespaces: ${err instanceof Error ? err.message : String(err)}`;
+    }
+  }
+  if (link) {
+    how = describe(link);
+    try {
+      imp = await impaired(link);
+    } catch (err) {
+      why = `failed: ${err instanceof Error ? err.message : String(err)}`;
+      process.exitCode = 1;
+    }
+  }
+
+  const row = (name: string, l: number, i: number | null, unit: string, floor = ''): string =>
+    `  ${name.padEnd(44)}${`${fig(l)} ${unit}`.padStart(14)}${(i === null ? '—' : `${fig(i)} ${unit}`).padStart(16)}${(i === null ? '' : `${i - l >= 0 ? '+' : ''}${fig(i - l)} ${unit}`).padStart(14)}${floor ? `   ${floor}` : ''}`;
+  const q = (f: Figures | null, p: number): number | null => (f ? (p === 1 ? Math.max(...f.lat) : quantile(f.lat, p)) : null);
+  const floor = `(floor +${2 * DELAY_MS} ms)`;
+  console.log(`impaired link: ${imp ? how : why}`);
+  console.log(`  ${'measurement'.padEnd(44)}${'loopback'.padStart(14)}${'impaired link'.padStart(16)}${'added'.padStart(14)}`);
+  console.log(row('typing, xdotool exit -> kitty written, p50', median(loop.lat), q(imp, 0.5), 'ms', imp ? floor : ''));
+  console.log(row('typing, p95', quantile(loop.lat, 0.95), q(imp, 0.95), 'ms', imp ? floor : ''));
+  console.log(row('typing, max', Math.max(...loop.lat), q(imp, 1), 'ms'));
+  console.log(row('typing, keys drawn within 3 s', loop.lat.length, imp?.lat.length ?? null, `of ${N}`));
+  console.log(row('fast quarter screen, updates drawn', loop.ups, imp?.ups ?? null, '/s', imp ? `(ceiling ~${fig(1000 / (4 * DELAY_MS))}/s: one update per 2 RTT)` : ''));
+  console.log(row('fast quarter screen, update bytes', loop.bps / 1e6, imp ? imp.bps / 1e6 : null, 'MB/s'));
+  console.log(row('fast quarter screen, kitty output', loop.kittyBps / 1e6, imp ? imp.kittyBps / 1e6 : null, 'MB/s'));
+  console.log(`load average at end ${loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+
+  const at = `impaired link (${link?.impairment ?? 'not run'}, ${DELAY_MS} ms each way, ${RATE_MBIT} Mbit/s)`;
+  const base = { baselineName: 'loopback, same run' };
+  const note = imp ? {} : { note: why ?? '' };
+  const rows: Row[] = [
+    { scenario: 'typing: change -> viewer wrote it, p50', ours: median(loop.lat), unit: 'ms' },
+    { scenario: 'typing: change -> viewer wrote it, p95', ours: quantile(loop.lat, 0.95), unit: 'ms', aim: '< 30 ms', met: quantile(loop.lat, 0.95) < 30 },
+    { scenario: 'typing: change -> viewer wrote it, max', ours: Math.max(...loop.lat), unit: 'ms' },
+    { scenario: 'fast-changing quarter screen, kitty', ours: loop.ups, unit: 'updates/s', aim: '>= 30/s', met: loop.ups >= 30 },
+    { scenario: 'fast-changing quarter screen, update bytes', ours: loop.bps / 1e6, unit: 'MB/s' },
+    { scenario: `${at}: typing p50`, ours: q(imp, 0.5), unit: 'ms', baseline: median(loop.lat), ...base, aim: `floor: loopback + ${2 * DELAY_MS} ms`, ...note },
+    { scenario: `${at}: typing p95`, ours: q(imp, 0.95), unit: 'ms', baseline: quantile(loop.lat, 0.95), ...base, ...note },
+    { scenario: `${at}: typing max`, ours: q(imp, 1), unit: 'ms', baseline: Math.max(...loop.lat), ...base, ...note },
+    { scenario: `${at}: fast-changing quarter screen`, ours: imp?.ups ?? null, unit: 'updates/s', baseline: loop.ups, ...base, aim: `ceiling ~${fig(1000 / (4 * DELAY_MS))}/s (one update per 2 RTT)`, ...note },
+  ];
+  emit('e2e-latency', rows);
+}
+
+if (process.argv[2] === '--impaired-client') {
+  await guarded(() => impairedClient(process.argv[3]!, process.argv[4]!, JSON.parse(process.argv[5]!) as DelayProxyOptions, Number(process.argv[6])));
+  // Handles the test agent leaves open must not keep the child alive.
+  process.exit();
+} else {
+  await guarded(main);
 }

@@ -53,6 +53,9 @@ export async function delayProxy(target: URL, opts: DelayProxyOptions): Promise<
   const server: Server = createServer((client) => {
     const upstream = createConnection({ host: target.hostname, port: Number(target.port) });
     for (const s of [client, upstream]) {
+      // The delay is ours to add; Nagle's algorithm holding small writes for an ACK would be
+      // a second, unasked-for one (the clients set no-delay on their own sockets too).
+      s.setNoDelay(true);
       sockets.add(s);
       s.on('close', () => sockets.delete(s));
     }

@@ -48,7 +48,7 @@ export interface ImpairedLink {
   /** What the delay proxy in the clients' namespace must add (all zero under netem). */
   proxyOptions(): DelayProxyOptions;
   /** Starts `argv` inside a namespace; it is killed at cleanup if still running. */
-  spawnIn(ns: string, argv: string[], opts?: { stdout?: 'pipe' | 'inherit' }): ChildProcess;
+  spawnIn(ns: string, argv: string[], opts?: { stdout?: 'pipe' | 'inherit'; env?: NodeJS.ProcessEnv }): ChildProcess;
   /** A temp dir removed at teardown, after every process of the link is gone. */
   tempDir(prefix: string): string;
   /** Tears everything down (idempotent): children, processes left in the namespaces, namespaces, temp dirs. */
@@ -175,7 +175,7 @@ export function createImpairedLink(spec: LinkSpec): ImpairedLink {
       impairment === 'netem' ? { delayMs: 0 } : { delayMs: spec.delayMs, holdPercent: spec.holdPercent ?? spec.lossPercent ?? 0, holdMs: spec.holdMs ?? 200 },
     spawnIn(ns, argv, opts = {}) {
       // `ip netns exec` execs the command, so the child's PID is the command's own.
-      const c = spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['ignore', opts.stdout ?? 'pipe', 'inherit'] });
+      const c = spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['ignore', opts.stdout ?? 'pipe', 'inherit'], env: opts.env ?? process.env });
       children.push(c);
       return c;
     },
