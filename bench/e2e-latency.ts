@@ -40,6 +40,7 @@ import { emit, fig, median, quantile, type Row } from './lib/report.js';
 import { atCleanup, guarded } from './lib/cleanup.js';
 import { delayProxy, type DelayProxyOptions } from './lib/delay-proxy.js';
 import { createImpairedLink, firstMatch, linkUnavailable, startRelayIn, type ImpairedLink } from './lib/impaired-link.js';
+import { checkLink, startLinkCheckServer, type LinkFigures } from './lib/link-check.js';
 import { spawnWindow, startX, xrun } from '../test/helpers/x11.js';
 import { relayWithAgent } from '../test/helpers/client-pairing.js';
 import { TestAgent, type RecordedUpdate } from '../test/helpers/agent.js';
@@ -64,6 +65,8 @@ interface Figures {
   ups: number;
   bps: number;
   kittyBps: number;
+  /** Impaired only: what the link measured before the session (round trip, upload rate). */
+  link?: LinkFigures;
 }
 
 /** The whole measurement against a relay at `relayUrl` (agent token `token`). */
@@ -161,12 +164,13 @@ async function measure(relayUrl: string, token: string, gapMs: number): Promise<
  * Child mode, inside the clients' namespace: the delay proxy (a plain forwarder under netem),
  * then the same measurement as on loopback; the figures go back as one RESULT line.
  */
-async function impairedClient(relayUrl: string, token: string, proxyOptions: DelayProxyOptions, gapMs: number): Promise<void> {
+async function impairedClient(relayUrl: string, checkUrl: string, token: string, proxyOptions: DelayProxyOptions, gapMs: number): Promise<void> {
+  const link = await checkLink(checkUrl, proxyOptions);
   const proxy = await delayProxy(new URL(relayUrl), proxyOptions);
   const closeProxy = atCleanup(() => proxy.close());
   try {
     const f = await measure(proxy.url, token, gapMs);
-    process.stdout.write(`RESULT ${JSON.stringify(f)}\n`);
+    process.stdout.write(`RESULT ${JSON.stringify({ ...f, link })}\n`);
   } finally {
     await closeProxy();
   }
@@ -176,11 +180,12 @@ async function impairedClient(relayUrl: string, token: string, proxyOptions: Del
 async function impaired(link: ImpairedLink): Promise<Figures> {
   try {
     const relay = await startRelayIn(link);
+    const check = await startLinkCheckServer(link);
     const gap = GAP_MS + 2 * DELAY_MS;
     // The child's temp dirs (X, tmux pane, window manager) go in one of the link's, so they
     // are removed even if the child is killed before it could tidy them itself.
     const tmp = link.tempDir('rso-bench-clients-');
-    const child = link.spawnIn(link.nsClients, [process.execPath, '--import', 'tsx', here, '--impaired-client', relay.url, relay.token, JSON.stringify(link.proxyOptions()), String(gap)], { env: { ...process.env, TMPDIR: tmp } });
+    const child = link.spawnIn(link.nsClients, [process.execPath, '--import', 'tsx', here, '--impaired-client', relay.url, check, relay.token, JSON.stringify(link.proxyOptions()), String(gap)], { env: { ...process.env, TMPDIR: tmp } });
     const line = await firstMatch(child, /^RESULT (.*)$/m, 60_000 + N * (gap + 3000));
     return JSON.parse(line) as Figures;
   } finally {
@@ -241,6 +246,7 @@ async function main(): Promise<void> {
   const q = (f: Figures | null, p: number): number | null => (f ? (p === 1 ? Math.max(...f.lat) : quantile(f.lat, p)) : null);
   const floor = `(floor +${2 * DELAY_MS} ms)`;
   console.log(`impaired link: ${imp ? how : why}`);
+  if (imp?.link) console.log(`  the link as measured before the session: round trip ${fig(imp.link.rttMs)} ms, upload ${fig(imp.link.mbit)} Mbit/s (${fig(imp.link.bulkBytes / 1e6)} MB)`);
   console.log(`  ${'measurement'.padEnd(44)}${'loopback'.padStart(14)}${'impaired link'.padStart(16)}${'added'.padStart(14)}`);
   console.log(row('typing, xdotool exit -> kitty written, p50', median(loop.lat), q(imp, 0.5), 'ms', imp ? floor : ''));
   console.log(row('typing, p95', quantile(loop.lat, 0.95), q(imp, 0.95), 'ms', imp ? floor : ''));
@@ -269,7 +275,8 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[2] === '--impaired-client') {
-  await guarded(() => impairedClient(process.argv[3]!, process.argv[4]!, JSON.parse(process.argv[5]!) as DelayProxyOptions, Number(process.argv[6])));
+  const [relayUrl, checkUrl, token, proxyJson, gap] = process.argv.slice(3) as [string, string, string, string, string];
+  await guarded(() => impairedClient(relayUrl, checkUrl, token, JSON.parse(proxyJson) as DelayProxyOptions, Number(gap)));
   // Handles the test agent leaves open must not keep the child alive.
   process.exit();
 } else {
