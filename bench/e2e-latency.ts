@@ -257,7 +257,7 @@ async function main(): Promise<void> {
   console.log(row('fast quarter screen, kitty output', loop.kittyBps / 1e6, imp ? imp.kittyBps / 1e6 : null, 'MB/s'));
   console.log(`load average at end ${loadavg().map((v) => v.toFixed(2)).join(' ')}`);
 
-  const at = `impaired link (${link?.impairment ?? 'not run'}, ${DELAY_MS} ms each way, ${RATE_MBIT} Mbit/s)`;
+  const at = `impaired ${DELAY_MS} ms/${RATE_MBIT} Mbit/s (${link?.impairment ?? 'not run'})`;
   const base = { baselineName: 'loopback, same run' };
   const note = imp ? {} : { note: why ?? '' };
   const rows: Row[] = [
@@ -269,7 +269,7 @@ async function main(): Promise<void> {
     { scenario: `${at}: typing p50`, ours: q(imp, 0.5), unit: 'ms', baseline: median(loop.lat), ...base, aim: `floor: loopback + ${2 * DELAY_MS} ms`, ...note },
     { scenario: `${at}: typing p95`, ours: q(imp, 0.95), unit: 'ms', baseline: quantile(loop.lat, 0.95), ...base, ...note },
     { scenario: `${at}: typing max`, ours: q(imp, 1), unit: 'ms', baseline: Math.max(...loop.lat), ...base, ...note },
-    { scenario: `${at}: fast-changing quarter screen`, ours: imp?.ups ?? null, unit: 'updates/s', baseline: loop.ups, ...base, aim: `ceiling ~${fig(1000 / (4 * DELAY_MS))}/s (one update per 2 RTT)`, ...note },
+    { scenario: `${at}: fast quarter screen`, ours: imp?.ups ?? null, unit: 'updates/s', baseline: loop.ups, ...base, aim: `ceiling ~${fig(1000 / (4 * DELAY_MS))}/s (one update per 2 RTT)`, ...note },
   ];
   emit('e2e-latency', rows);
 }
