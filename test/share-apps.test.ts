@@ -17,7 +17,7 @@ const MASK = 0x3c3c3c;
 
 function tileHas(tile: DecodedTile, color: number): boolean {
   if (tile.encoding === 'solid') return tile.color === color;
-  if (tile.encoding === 'zlib') return countRgb(tile.pixels, color) > 0;
+  if (tile.encoding === 'zlib' || tile.encoding === 'packed') return countRgb(tile.pixels, color) > 0;
   return false;
 }
 

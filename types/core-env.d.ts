@@ -42,4 +42,8 @@ declare class TextDecoder {
 declare module 'node:zlib' {
   export function deflateSync(data: Uint8Array, options?: { level?: number }): Uint8Array;
   export function inflateSync(data: Uint8Array, options?: { maxOutputLength?: number }): Uint8Array;
+  export function deflateRawSync(data: Uint8Array, options?: { level?: number; dictionary?: Uint8Array }): Uint8Array;
+  /** With `info: true` Node returns the output and the engine (documented in node:zlib, "Convenience methods"). */
+  export function inflateRawSync(data: Uint8Array, options: { maxOutputLength?: number; dictionary?: Uint8Array; info: true }): { buffer: Uint8Array; engine: { bytesWritten: number } };
+  export function inflateRawSync(data: Uint8Array, options?: { maxOutputLength?: number; dictionary?: Uint8Array }): Uint8Array;
 }

@@ -2,7 +2,7 @@
 // on the terminal, and the renderer that turns changes into terminal bytes. No I/O: every
 // method returns the bytes to write, so the viewer decides when they go out (never in the
 // middle of a chrome repaint).
-import { applyUpdate, createFramebuffer, decodeUpdate, intersect, type CopyTile, type DecodedTile, type Rect as CodecRect, type RgbFramebuffer, type Update } from '../codec/index.js';
+import { applyUpdate, bounds, CodecHistory, createFramebuffer, decodeUpdate, intersect, type CopyTile, type DecodedTile, type Rect as CodecRect, type RgbFramebuffer, type Update } from '../codec/index.js';
 import { createBlocksRenderer } from './graphics/blocks.js';
 import { createKittyRenderer, type KittyRenderer } from './graphics/kitty.js';
 import { type GraphicsKind, type Placement, type Rect, type Renderer, type ZlibTile, pixelSizeFor } from './graphics/renderer.js';
@@ -55,6 +55,8 @@ function toRect(r: CodecRect): Rect {
 export class Picture {
   readonly renderer: Renderer;
   private fb: RgbFramebuffer = createFramebuffer('rgb', 1, 1);
+  /** The decoder's compression history: one per session, like the daemon's (it follows the updates' reset flag). */
+  private readonly history = new CodecHistory();
   private hasFrame = false;
   private area: Area;
   private placement: Placement | undefined;
@@ -79,7 +81,7 @@ export class Picture {
    * (empty while hidden). Throws RSO_ERR_PROTOCOL for a bad update.
    */
   apply(bytes: Uint8Array): { seq: number; out: string } {
-    const update = decodeUpdate(bytes);
+    const update = decodeUpdate(bytes, this.history);
     const before = { width: this.fb.width, height: this.fb.height };
     const changed = applyUpdate(this.fb, update);
     this.hasFrame = true;
@@ -157,8 +159,9 @@ export class Picture {
       for (const c of copies) out += kitty.copyRect(this.fb, { x: c.srcX, y: c.srcY, width: c.w, height: c.h }, c.x, c.y);
       rest = update.tiles.slice(copies.length);
     }
-    // Kitty takes the codec's zlib tiles as they are (no recompression); only solid (and
-    // copies that could not be copied) tiles are re-encoded from the framebuffer.
+    // Kitty takes single-stream zlib tiles as they are (no recompression). Packed tiles were
+    // deflated together against the codec's history, which the terminal does not have, so they
+    // (and solid tiles, and copies that could not be copied) are re-encoded from the framebuffer.
     const zlib: ZlibTile[] = [];
     const other: Rect[] = [];
     for (const t of rest) {
@@ -168,7 +171,7 @@ export class Picture {
     // Zlib tiles first, in the update's order, then the rest from the final framebuffer: the
     // framebuffer is the truth, so whatever overlaps, every pixel ends as applyUpdate left it.
     if (zlib.length > 0) out += this.renderer.update(this.fb, [], at, zlib);
-    if (other.length > 0) out += this.renderer.update(this.fb, other, at);
+    if (other.length > 0) out += this.renderer.update(this.fb, mergeDense(other), at);
     return out;
   }
 }
@@ -190,4 +193,17 @@ export function leadingCopies(tiles: readonly DecodedTile[]): CopyTile[] | null 
     }
   }
   return copies;
+}
+
+/**
+ * Many rectangles that mostly fill their bounding box (a full-screen change is hundreds of
+ * tiles) go to the terminal as that one box: one deflate stream and one escape instead of
+ * hundreds, for at most twice the pixels.
+ */
+export function mergeDense(rects: readonly Rect[]): readonly Rect[] {
+  if (rects.length < 8) return rects;
+  let area = 0;
+  for (const r of rects) area += r.width * r.height;
+  const b = bounds(rects.map((r) => ({ x: r.x, y: r.y, w: r.width, h: r.height })))!;
+  return b.w * b.h <= 2 * area ? [{ x: b.x, y: b.y, width: b.w, height: b.h }] : rects;
 }

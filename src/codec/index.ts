@@ -6,3 +6,5 @@ export * from './tiles.js';
 export * from './encode-tiles.js';
 export * from './update.js';
 export * from './moves.js';
+export * from './packed.js';
+export * from './history.js';

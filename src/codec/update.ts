@@ -1,23 +1,60 @@
 // The frame update: what the customer's daemon sends inside the encrypted channel so that the
 // agent's framebuffer catches up with the screen. Byte layout in docs/codec.md.
 //
+// Tiles of few colours travel as "packed" bodies (packed.ts); all packed bodies of one update
+// are deflated together as one raw-deflate blob whose preset dictionary is the history of the
+// bodies sent before (history.ts). That is what makes a keystroke a few dozen bytes: the glyph
+// compresses against the same glyph sent earlier, as in VNC's ZRLE, while each call still
+// inflates one self-contained blob (no zlib stream lives between calls).
+//
 // The decoder reads bytes that come from the other person's machine. Decryption proves who
 // sent them, not that they are sane, so it checks every field before it allocates or inflates
-// anything, bounds all work by the limits, and reports any violation as RSO_ERR_PROTOCOL.
+// anything, bounds all work by the limits, and reports any violation as RSO_ERR_PROTOCOL. The
+// history changes only when a whole update was valid.
 
-import { inflateSync } from 'node:zlib';
+import { deflateRawSync, inflateRawSync, inflateSync } from 'node:zlib';
 import { RsoError } from '../errors.js';
 import { MAX_RECORD_PLAINTEXT } from '../protocol/version.js';
 import { createFramebuffer, type Rect, type RgbFramebuffer } from './framebuffer.js';
+import { CodecHistory } from './history.js';
+import { MAX_PALETTE, packedBodyLength, unpackBody, type PackedBits } from './packed.js';
+import { readVarint, varintBytes, writeVarint } from './varint.js';
 
 export const UPDATE_MAGIC = 0x55; // 'U'
-export const UPDATE_VERSION = 1;
-export const UPDATE_HEADER_BYTES = 12;
-export const TILE_HEADER_BYTES = 9;
+export const UPDATE_VERSION = 2;
+/** Header flag: the history starts over with this update (and it carries its full seq and the frame size). */
+export const FLAG_RESET = 0x01;
+/** Header flag: the tile list travels raw-deflated, its compressed length first. */
+export const FLAG_LIST_DEFLATED = 0x02;
+/** Bytes one entry of a deflated tile list can take at most: kind, 4 varints, then a palette size, a colour or a copy source (no zlib tile may sit there). */
+const MAX_LIST_ENTRY_BYTES = 1 + 4 * 3 + 6;
+/** From this many tiles the encoder tries deflating the list. */
+const LIST_DEFLATE_MIN_TILES = 8;
+/** The largest header: magic, version, flags, seq (5), width (3), height (3), count (3). */
+export const MAX_UPDATE_HEADER_BYTES = 3 + 5 + 3 + 3 + 3;
+/** The largest tile header: kind, x, y, w, h (3 each), palette count. */
+export const MAX_TILE_HEADER_BYTES = 1 + 4 * 3 + 1;
 
 export const ENCODING_SOLID = 0;
 export const ENCODING_ZLIB = 1;
 export const ENCODING_COPY = 2;
+/** Packed, raw RGB body. */
+export const ENCODING_PACKED_RGB = 3;
+/** Packed with a palette: 4, 5, 6, 7 are 1, 2, 4, 8 bits per pixel. */
+export const ENCODING_PACKED_1 = 4;
+const PACKED_BITS: readonly PackedBits[] = [1, 2, 4, 8];
+
+/**
+ * Raw deflate level of the blob (docs/codec.md, "Choices"): 6 while the bodies are at most
+ * BLOB_LEVEL6_MAX bytes (palette-packed screens: a text screen is ~200 KB of bodies and level 6
+ * costs ~1 ms more than level 1 there while saving a quarter of the bytes), 1 above that, where
+ * the bodies are mostly RGB (photos, video) and level 6 would cost several times the time.
+ */
+export function blobLevel(bodyBytes: number): number {
+  return bodyBytes <= BLOB_LEVEL9_MAX ? 9 : bodyBytes <= BLOB_LEVEL6_MAX ? 6 : 1;
+}
+export const BLOB_LEVEL9_MAX = 256 << 10;
+export const BLOB_LEVEL6_MAX = 1 << 20;
 
 interface TileBase {
   x: number;
@@ -32,7 +69,7 @@ export interface SolidTile extends TileBase {
   color: number;
 }
 
-/** RGB pixels, row-major, w*h*3 bytes before zlib compression. */
+/** RGB pixels, row-major, w*h*3 bytes before zlib compression (one zlib stream per tile; the daemon no longer sends these). */
 export interface ZlibTile extends TileBase {
   encoding: 'zlib';
   zlib: Uint8Array;
@@ -43,6 +80,22 @@ export interface DecodedZlibTile extends ZlibTile {
   pixels: Uint8Array;
 }
 
+/**
+ * A packed body (packed.ts): `bits` 0 is raw RGB, else a palette of `colors` entries and
+ * `bits`-bit indices. The body goes into the update's shared deflate blob.
+ */
+export interface PackedTile extends TileBase {
+  encoding: 'packed';
+  bits: PackedBits;
+  colors: number;
+  body: Uint8Array;
+}
+
+/** After decoding, a packed tile carries its RGB pixels (w*h*3). */
+export interface DecodedPackedTile extends PackedTile {
+  pixels: Uint8Array;
+}
+
 /** Pixels already on the agent's side: the w x h rectangle at (srcX, srcY) before this update. */
 export interface CopyTile extends TileBase {
   encoding: 'copy';
@@ -50,20 +103,27 @@ export interface CopyTile extends TileBase {
   srcY: number;
 }
 
-export type Tile = SolidTile | ZlibTile | CopyTile;
-export type DecodedTile = SolidTile | DecodedZlibTile | CopyTile;
+export type Tile = SolidTile | ZlibTile | CopyTile | PackedTile;
+export type DecodedTile = SolidTile | DecodedZlibTile | CopyTile | DecodedPackedTile;
 
 export interface UpdateInput {
   seq: number;
   width: number;
   height: number;
   tiles: readonly Tile[];
+  /**
+   * Start the history over with this update. Default: when no history is given, or it holds
+   * nothing yet. Without it, seq must be the history's seq + 1 and the size the same.
+   */
+  reset?: boolean;
 }
 
 export interface Update {
   seq: number;
   width: number;
   height: number;
+  /** The update started the history over (the agent's picture is being sent afresh). */
+  reset: boolean;
   tiles: DecodedTile[];
 }
 
@@ -89,36 +149,45 @@ export const DEFAULT_UPDATE_LIMITS: Readonly<UpdateLimits> = Object.freeze({
   maxAreaRatio: 2,
 });
 
-/** Bytes a tile takes on the wire (for packing tiles under a record size). */
+/** Packed tiles whose bodies one update may carry (uncompressed), so an update stays a bounded amount of work to build. */
+const MAX_BODY_BYTES_PER_UPDATE = 8 << 20;
+
+/**
+ * An upper bound of the bytes a tile takes on the wire (for packing tiles under a record size).
+ * A packed tile counts its uncompressed body plus deflate's worst-case overhead for it.
+ */
 export function tileWireBytes(tile: Tile): number {
   switch (tile.encoding) {
     case 'solid':
-      return TILE_HEADER_BYTES + 3;
+      return MAX_TILE_HEADER_BYTES + 3;
     case 'zlib':
-      return TILE_HEADER_BYTES + 4 + tile.zlib.length;
+      return MAX_TILE_HEADER_BYTES + 5 + tile.zlib.length;
     case 'copy':
-      return TILE_HEADER_BYTES + 4;
+      return MAX_TILE_HEADER_BYTES + 6;
+    case 'packed':
+      // Stored deflate blocks: 5 bytes per 64 KiB, plus the end of the stream.
+      return MAX_TILE_HEADER_BYTES + tile.body.length + 5 * Math.ceil(tile.body.length / 0xffff) + 8;
   }
 }
 
 /**
- * Splits tiles into groups that each encode to at most maxBytes, keeping their order, so a
- * large change can travel as several updates within the record size. A tile that alone is
- * too large is a bug in the caller (a 64x64 tile is at most ~12.3 KB compressed).
+ * Splits tiles into groups that each encode to at most maxBytes (by tileWireBytes, an upper
+ * bound), keeping their order, so a large change can travel as several updates within the
+ * record size. A tile that alone is too large is a bug in the caller.
  */
 export function splitTiles(tiles: readonly Tile[], maxBytes: number = DEFAULT_UPDATE_LIMITS.maxBytes): Tile[][] {
   const groups: Tile[][] = [];
   let group: Tile[] = [];
-  let size = UPDATE_HEADER_BYTES;
+  let size = MAX_UPDATE_HEADER_BYTES;
   for (const tile of tiles) {
     const n = tileWireBytes(tile);
-    if (UPDATE_HEADER_BYTES + n > maxBytes) {
+    if (MAX_UPDATE_HEADER_BYTES + n > maxBytes) {
       throw new RsoError('RSO_ERR_INTERNAL', undefined, `a ${tile.w}x${tile.h} tile of ${n} bytes cannot fit in ${maxBytes}`);
     }
     if (size + n > maxBytes || group.length === 0xffff) {
       groups.push(group);
       group = [];
-      size = UPDATE_HEADER_BYTES;
+      size = MAX_UPDATE_HEADER_BYTES;
     }
     group.push(tile);
     size += n;
@@ -141,63 +210,200 @@ function isU16(v: number): boolean {
   return Number.isInteger(v) && v >= 0 && v <= 0xffff;
 }
 
-export function encodeUpdate(update: UpdateInput): Uint8Array {
+function kindOf(t: Tile): number {
+  switch (t.encoding) {
+    case 'solid':
+      return ENCODING_SOLID;
+    case 'zlib':
+      return ENCODING_ZLIB;
+    case 'copy':
+      return ENCODING_COPY;
+    case 'packed':
+      return t.bits === 0 ? ENCODING_PACKED_RGB : ENCODING_PACKED_1 + PACKED_BITS.indexOf(t.bits);
+  }
+}
+
+/**
+ * Encodes one update. With a history, packed bodies are compressed against it and it absorbs
+ * them (only once the update is complete); without one, the update starts from an empty
+ * history and is marked reset, so it decodes on its own.
+ */
+export function encodeUpdate(update: UpdateInput, history?: CodecHistory, level?: number): Uint8Array {
+  const built = buildUpdate(update, history ?? new CodecHistory(), level);
+  built.commit();
+  return built.bytes;
+}
+
+/**
+ * Encodes a change as one or more updates numbered from `seq`, each at most maxBytes: tiles are
+ * grouped by an upper bound of their size, and a group whose compressed form is still too large
+ * is halved. The history absorbs each update in turn.
+ */
+export function encodeUpdates(update: UpdateInput, history: CodecHistory, maxBytes: number = DEFAULT_UPDATE_LIMITS.maxBytes, level?: number): Uint8Array[] {
+  // First cut: by uncompressed body size, so no single deflate call grows without bound.
+  const groups: Tile[][] = [];
+  let group: Tile[] = [];
+  let bodies = 0;
+  for (const t of update.tiles) {
+    const n = t.encoding === 'packed' ? t.body.length : 0;
+    if (group.length > 0 && (bodies + n > MAX_BODY_BYTES_PER_UPDATE || group.length === 0xffff)) {
+      groups.push(group);
+      group = [];
+      bodies = 0;
+    }
+    group.push(t);
+    bodies += n;
+  }
+  if (group.length > 0 || groups.length === 0) groups.push(group);
+
+  const out: Uint8Array[] = [];
+  let seq = update.seq;
+  let reset = update.reset;
+  const emit = (tiles: Tile[]): void => {
+    const built = buildUpdate({ seq, width: update.width, height: update.height, tiles, ...(reset !== undefined ? { reset } : {}) }, history, level);
+    if (built.bytes.length > maxBytes) {
+      if (tiles.length === 1) throw new RsoError('RSO_ERR_INTERNAL', undefined, `a ${tiles[0]!.w}x${tiles[0]!.h} tile of ${built.bytes.length} bytes cannot fit in ${maxBytes}`);
+      const half = Math.ceil(tiles.length / 2);
+      emit(tiles.slice(0, half));
+      emit(tiles.slice(half));
+      return;
+    }
+    built.commit();
+    out.push(built.bytes);
+    seq = (seq + 1) >>> 0;
+    reset = false;
+  };
+  for (const g of groups) emit(g);
+  return out;
+}
+
+function buildUpdate(update: UpdateInput, history: CodecHistory, level: number | undefined): { bytes: Uint8Array; commit: () => void } {
   const { seq, width, height, tiles } = update;
   const fail = (detail: string): never => {
     throw new RsoError('RSO_ERR_INTERNAL', undefined, `encodeUpdate: ${detail}`);
   };
+  const reset = update.reset ?? history.seq === null;
   if (!Number.isInteger(seq) || seq < 0 || seq > 0xffffffff) fail(`seq ${seq}`);
   if (!isU16(width) || !isU16(height) || width < 1 || height < 1) fail(`frame ${width}x${height}`);
   if (tiles.length > 0xffff) fail(`${tiles.length} tiles`);
+  if (!reset) {
+    if (history.seq === null || seq !== ((history.seq + 1) >>> 0)) fail(`seq ${seq} does not continue the history (at ${history.seq})`);
+    if (history.width !== width || history.height !== height) fail(`frame ${width}x${height} continues a history of ${history.width}x${history.height}`);
+  }
 
-  let size = UPDATE_HEADER_BYTES;
+  const headSize = 3 + (reset ? varintBytes(seq) + varintBytes(width) + varintBytes(height) : 1) + varintBytes(tiles.length);
+  let size = 0; // of the tile list
+  let bodyBytes = 0;
+  let hasZlib = false;
   for (const t of tiles) {
     for (const v of t.encoding === 'copy' ? [t.x, t.y, t.w, t.h, t.srcX, t.srcY] : [t.x, t.y, t.w, t.h]) {
       if (!isU16(v)) fail(`tile field ${v}`);
     }
     const problem = geometryProblem(t, width, height);
     if (problem) fail(problem);
-    if (t.encoding === 'solid' && !(Number.isInteger(t.color) && t.color >= 0 && t.color <= 0xffffff)) fail('solid colour');
-    if (t.encoding === 'zlib' && t.zlib.length < 1) fail('empty zlib payload');
-    size += tileWireBytes(t);
-  }
-
-  const out = new Uint8Array(size);
-  const view = new DataView(out.buffer);
-  out[0] = UPDATE_MAGIC;
-  out[1] = UPDATE_VERSION;
-  view.setUint32(2, seq);
-  view.setUint16(6, width);
-  view.setUint16(8, height);
-  view.setUint16(10, tiles.length);
-  let o = UPDATE_HEADER_BYTES;
-  for (const t of tiles) {
-    out[o] = t.encoding === 'solid' ? ENCODING_SOLID : t.encoding === 'zlib' ? ENCODING_ZLIB : ENCODING_COPY;
-    view.setUint16(o + 1, t.x);
-    view.setUint16(o + 3, t.y);
-    view.setUint16(o + 5, t.w);
-    view.setUint16(o + 7, t.h);
-    o += TILE_HEADER_BYTES;
+    size += 1 + varintBytes(t.x) + varintBytes(t.y) + varintBytes(t.w) + varintBytes(t.h);
     switch (t.encoding) {
       case 'solid':
-        out[o] = (t.color >>> 16) & 0xff;
-        out[o + 1] = (t.color >>> 8) & 0xff;
-        out[o + 2] = t.color & 0xff;
-        o += 3;
+        if (!(Number.isInteger(t.color) && t.color >= 0 && t.color <= 0xffffff)) fail('solid colour');
+        size += 3;
         break;
       case 'zlib':
-        view.setUint32(o, t.zlib.length);
-        out.set(t.zlib, o + 4);
-        o += 4 + t.zlib.length;
+        if (t.zlib.length < 1) fail('empty zlib payload');
+        size += varintBytes(t.zlib.length) + t.zlib.length;
+        hasZlib = true;
         break;
       case 'copy':
-        view.setUint16(o, t.srcX);
-        view.setUint16(o + 2, t.srcY);
-        o += 4;
+        size += varintBytes(t.srcX) + varintBytes(t.srcY);
+        break;
+      case 'packed':
+        if (t.bits !== 0 && (!PACKED_BITS.includes(t.bits) || t.colors < 2 || t.colors > Math.min(MAX_PALETTE, 1 << t.bits, t.w * t.h))) fail(`packed tile of ${t.colors} colours at ${t.bits} bits`);
+        if (t.body.length !== packedBodyLength(t.w, t.h, t.bits, t.colors)) fail('packed body of the wrong length');
+        size += t.bits === 0 ? 0 : 1;
+        bodyBytes += t.body.length;
         break;
     }
   }
-  return out;
+
+  const list = new Uint8Array(size);
+  let o = 0;
+  for (const t of tiles) {
+    list[o++] = kindOf(t);
+    o = writeVarint(list, o, t.x);
+    o = writeVarint(list, o, t.y);
+    o = writeVarint(list, o, t.w);
+    o = writeVarint(list, o, t.h);
+    switch (t.encoding) {
+      case 'solid':
+        list[o++] = (t.color >>> 16) & 0xff;
+        list[o++] = (t.color >>> 8) & 0xff;
+        list[o++] = t.color & 0xff;
+        break;
+      case 'zlib':
+        o = writeVarint(list, o, t.zlib.length);
+        list.set(t.zlib, o);
+        o += t.zlib.length;
+        break;
+      case 'copy':
+        o = writeVarint(list, o, t.srcX);
+        o = writeVarint(list, o, t.srcY);
+        break;
+      case 'packed':
+        if (t.bits !== 0) list[o++] = t.colors - 1;
+        break;
+    }
+  }
+
+  // Bodies: one raw-deflate blob against the history.
+  const bodies = new Uint8Array(bodyBytes);
+  let blob: Uint8Array = new Uint8Array(0);
+  if (bodyBytes > 0) {
+    let b = 0;
+    for (const t of tiles) {
+      if (t.encoding !== 'packed') continue;
+      bodies.set(t.body, b);
+      b += t.body.length;
+    }
+    const dictionary = reset ? undefined : history.dictionary;
+    const lvl = level ?? blobLevel(bodyBytes);
+    blob = deflateRawSync(bodies, dictionary && dictionary.length > 0 ? { level: lvl, dictionary } : { level: lvl });
+  }
+  // A long tile list (a full-screen change is ~500 tiles, mostly solid) deflates to a fifth:
+  // regular positions, repeated colours. A short one (a keystroke) does not pay.
+  let deflatedList: Uint8Array | null = null;
+  if (tiles.length >= LIST_DEFLATE_MIN_TILES && !hasZlib) {
+    const z = deflateRawSync(list, { level: 9 });
+    if (varintBytes(z.length) + z.length < list.length) deflatedList = z;
+  }
+
+  const out = new Uint8Array(headSize + (deflatedList ? varintBytes(deflatedList.length) + deflatedList.length : list.length) + blob.length);
+  out[0] = UPDATE_MAGIC;
+  out[1] = UPDATE_VERSION;
+  out[2] = (reset ? FLAG_RESET : 0) | (deflatedList ? FLAG_LIST_DEFLATED : 0);
+  o = 3;
+  if (reset) {
+    o = writeVarint(out, o, seq);
+    o = writeVarint(out, o, width);
+    o = writeVarint(out, o, height);
+  } else {
+    out[o++] = seq & 0xff;
+  }
+  o = writeVarint(out, o, tiles.length);
+  if (deflatedList) {
+    o = writeVarint(out, o, deflatedList.length);
+    out.set(deflatedList, o);
+    o += deflatedList.length;
+  } else {
+    out.set(list, o);
+    o += list.length;
+  }
+  out.set(blob, o);
+  return {
+    bytes: out,
+    commit: () => {
+      if (reset) history.reset();
+      history.absorb(seq, width, height, bodies);
+    },
+  };
 }
 
 // Details name fields and sizes only: never payload bytes.
@@ -205,80 +411,176 @@ function bad(detail: string): never {
   throw new RsoError('RSO_ERR_PROTOCOL', 'The other side sent a frame update that is not valid; the connection was closed.', `update: ${detail}`);
 }
 
-export function decodeUpdate(bytes: Uint8Array, limits: Readonly<UpdateLimits> = DEFAULT_UPDATE_LIMITS): Update {
+/**
+ * Decodes one update. `history` is what this side has absorbed so far (a fresh one accepts only
+ * an update that resets it); it absorbs this update only when the whole update is valid.
+ */
+export function decodeUpdate(bytes: Uint8Array, history: CodecHistory = new CodecHistory(), limits: Readonly<UpdateLimits> = DEFAULT_UPDATE_LIMITS): Update {
   if (!(bytes instanceof Uint8Array)) bad('not bytes');
   if (bytes.length > limits.maxBytes) bad(`${bytes.length} bytes exceeds ${limits.maxBytes}`);
-  if (bytes.length < UPDATE_HEADER_BYTES) bad(`${bytes.length} bytes is shorter than the header`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.length < 5) bad(`${bytes.length} bytes is shorter than the header`);
   if (bytes[0] !== UPDATE_MAGIC) bad('bad magic');
   if (bytes[1] !== UPDATE_VERSION) bad(`version ${bytes[1]}`);
-  const seq = view.getUint32(2);
-  const width = view.getUint16(6);
-  const height = view.getUint16(8);
-  const count = view.getUint16(10);
+  const flags = bytes[2]!;
+  if ((flags & ~(FLAG_RESET | FLAG_LIST_DEFLATED)) !== 0) bad(`unknown flags ${flags}`);
+  const reset = (flags & FLAG_RESET) !== 0;
+  // The tile list is read from here: the update itself, or the inflated list when it travels deflated.
+  let src: Uint8Array = bytes;
+  let o = 3;
+  const varint = (what: string): number => {
+    const r = readVarint(src, o);
+    if (typeof r === 'string') bad(`${what}: ${r}`);
+    o = r[1];
+    return r[0];
+  };
+  let seq: number;
+  let width: number;
+  let height: number;
+  if (reset) {
+    seq = varint('seq');
+    width = varint('width');
+    height = varint('height');
+  } else {
+    // Continuing: the seq follows the history's, and the low byte on the wire must agree, so a
+    // lost update (or a viewer that never had the history) fails here instead of painting
+    // pixels decoded against the wrong dictionary.
+    if (history.seq === null) bad('update continues a history this side does not have (no reset since it started)');
+    seq = (history.seq + 1) >>> 0;
+    if (src[o] !== (seq & 0xff)) bad(`update does not follow seq ${history.seq} (seq byte ${src[o]}, expected ${seq & 0xff})`);
+    o++;
+    width = history.width;
+    height = history.height;
+  }
+  const count = varint('tile count');
   if (width < 1 || height < 1 || width > limits.maxWidth || height > limits.maxHeight) bad(`frame ${width}x${height}`);
   if (count > limits.maxTiles) bad(`${count} tiles exceeds ${limits.maxTiles}`);
-  // Cheapest tile is a solid one: reject an impossible count before looping over it.
-  if (UPDATE_HEADER_BYTES + count * (TILE_HEADER_BYTES + 3) > bytes.length) bad(`${count} tiles cannot fit in ${bytes.length} bytes`);
-
   const maxArea = width * height * limits.maxAreaRatio;
+  const dictionary = !reset && history.dictionary.length > 0 ? history.dictionary : undefined;
+  let afterList = -1;
+  if ((flags & FLAG_LIST_DEFLATED) !== 0) {
+    const n = varint('tile list length');
+    if (n < 1 || o + n > bytes.length) bad(`deflated tile list of ${n} bytes at ${o} in ${bytes.length}`);
+    // The list's size is bounded by its count (no zlib tile may sit in it), so is the inflate.
+    src = inflateBlob(bytes.subarray(o, o + n), count * MAX_LIST_ENTRY_BYTES, undefined, false);
+    afterList = o + n;
+    o = 0;
+  }
+  // The cheapest tile (a raw packed one) takes 5 bytes: reject an impossible count before looping over it.
+  if (o + count * 5 > src.length) bad(`${count} tiles cannot fit in ${src.length} bytes`);
+
   let area = 0;
   const tiles: DecodedTile[] = [];
-  let o = UPDATE_HEADER_BYTES;
+  const packed: PackedTile[] = [];
+  let bodyBytes = 0;
   const need = (n: number, what: string): void => {
-    if (o + n > bytes.length) bad(`truncated ${what} at ${o}`);
+    if (o + n > src.length) bad(`truncated ${what} at ${o}`);
   };
   for (let i = 0; i < count; i++) {
-    need(TILE_HEADER_BYTES, 'tile header');
-    const kind = bytes[o]!;
-    const x = view.getUint16(o + 1);
-    const y = view.getUint16(o + 3);
-    const w = view.getUint16(o + 5);
-    const h = view.getUint16(o + 7);
-    o += TILE_HEADER_BYTES;
+    need(1, 'tile header');
+    const kind = src[o++]!;
+    const x = varint('tile x');
+    const y = varint('tile y');
+    const w = varint('tile w');
+    const h = varint('tile h');
+    if (x > 0xffff || y > 0xffff || w > 0xffff || h > 0xffff) bad('tile field above 65535');
     area += w * h;
     if (area > maxArea) bad(`tiles cover more than ${limits.maxAreaRatio}x the frame`);
     let tile: DecodedTile;
     switch (kind) {
       case ENCODING_SOLID: {
         need(3, 'solid colour');
-        tile = { encoding: 'solid', x, y, w, h, color: (bytes[o]! << 16) | (bytes[o + 1]! << 8) | bytes[o + 2]! };
+        tile = { encoding: 'solid', x, y, w, h, color: (src[o]! << 16) | (src[o + 1]! << 8) | src[o + 2]! };
         o += 3;
         break;
       }
       case ENCODING_ZLIB: {
-        need(4, 'zlib length');
-        const n = view.getUint32(o);
-        o += 4;
+        if (afterList >= 0) bad('zlib tile in a deflated tile list');
+        const n = varint('zlib length');
         if (n < 1) bad('empty zlib payload');
         need(n, 'zlib payload');
         // Geometry first, so that a tile outside the frame is never inflated.
         const problem = geometryProblem({ encoding: 'zlib', x, y, w, h }, width, height);
         if (problem) bad(problem);
-        const zlib = bytes.slice(o, o + n);
+        const zlib = src.slice(o, o + n);
         o += n;
         tile = { encoding: 'zlib', x, y, w, h, zlib, pixels: inflateExact(zlib, w * h * 3) };
         break;
       }
       case ENCODING_COPY: {
-        need(4, 'copy source');
-        tile = { encoding: 'copy', x, y, w, h, srcX: view.getUint16(o), srcY: view.getUint16(o + 2) };
-        o += 4;
+        const srcX = varint('copy source x');
+        const srcY = varint('copy source y');
+        tile = { encoding: 'copy', x, y, w, h, srcX, srcY };
         break;
       }
-      default:
-        bad(`unknown tile encoding ${kind}`);
+      default: {
+        if (kind < ENCODING_PACKED_RGB || kind > ENCODING_PACKED_1 + PACKED_BITS.length - 1) bad(`unknown tile encoding ${kind}`);
+        const bits: PackedBits = kind === ENCODING_PACKED_RGB ? 0 : PACKED_BITS[kind - ENCODING_PACKED_1]!;
+        let colors = 0;
+        if (bits !== 0) {
+          need(1, 'palette size');
+          colors = src[o++]! + 1;
+          if (colors < 2 || colors > 1 << bits) bad(`palette of ${colors} colours at ${bits} bits per pixel`);
+          if (colors > w * h) bad(`palette of ${colors} colours for ${w * h} pixels`);
+        }
+        // Pixels filled in once the blob is inflated and split.
+        tile = { encoding: 'packed', x, y, w, h, bits, colors, body: new Uint8Array(0), pixels: new Uint8Array(0) };
+        packed.push(tile);
+        bodyBytes += packedBodyLength(w, h, bits, colors);
+        break;
+      }
     }
     const problem = geometryProblem(tile, width, height);
     if (problem) bad(problem);
     tiles.push(tile);
   }
-  if (o !== bytes.length) bad(`${bytes.length - o} bytes after the last tile`);
-  return { seq, width, height, tiles };
+
+  if (afterList >= 0) {
+    if (o !== src.length) bad(`${src.length - o} bytes after the last tile of the deflated list`);
+    src = bytes;
+    o = afterList;
+  }
+  // Everything after the tiles is the blob, when there are packed tiles; else nothing may follow.
+  let bodies: Uint8Array = new Uint8Array(0);
+  if (packed.length === 0) {
+    if (o !== src.length) bad(`${src.length - o} bytes after the last tile`);
+  } else {
+    if (o >= src.length) bad('packed tiles without their compressed bodies');
+    bodies = inflateBlob(src.subarray(o), bodyBytes, dictionary, true);
+  }
+  let b = 0;
+  for (const t of packed) {
+    const n = packedBodyLength(t.w, t.h, t.bits, t.colors);
+    t.body = bodies.subarray(b, b + n);
+    b += n;
+    const pixels = unpackBody(t.body, t.w, t.h, t.bits, t.colors);
+    if (typeof pixels === 'string') bad(`packed tile ${t.w}x${t.h}+${t.x}+${t.y}: ${pixels}`);
+    (t as DecodedPackedTile).pixels = pixels;
+  }
+  if (reset) history.reset();
+  history.absorb(seq, width, height, bodies);
+  return { seq, width, height, reset, tiles };
 }
 
-// maxOutputLength makes zlib stop (and throw) as soon as the output would pass what the tile
-// can hold, so a "zlib bomb" costs at most one tile's worth of work and memory.
+// maxOutputLength makes zlib stop (and throw) as soon as the output would pass what the tiles
+// can hold, so a "zlib bomb" costs at most the update's own worth of work and memory. The
+// engine must also have consumed every byte: nothing may hide after the end of the stream.
+// `exact`: the output must be exactly `max` bytes (the caller checks the length otherwise).
+function inflateBlob(blob: Uint8Array, max: number, dictionary: Uint8Array | undefined, exact: boolean): Uint8Array {
+  let result: { buffer: Uint8Array; engine: { bytesWritten: number } };
+  try {
+    // info: the engine tells how much input it consumed (node:zlib, "Convenience methods").
+    result = inflateRawSync(blob, { maxOutputLength: Math.max(1, max), info: true, ...(dictionary ? { dictionary } : {}) }) as unknown as typeof result;
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    bad(`blob does not inflate within ${max} bytes (${typeof code === 'string' ? code : 'inflate error'})`);
+  }
+  const out = result.buffer;
+  if (exact && out.length !== max) bad(`packed bodies inflate to ${out.length} bytes, expected ${max}`);
+  if (result.engine.bytesWritten !== blob.length) bad(`${blob.length - result.engine.bytesWritten} bytes after the end of the blob`);
+  return new Uint8Array(out.buffer, out.byteOffset, out.length);
+}
+
+// Same bound for the single-tile zlib stream.
 function inflateExact(zlib: Uint8Array, expected: number): Uint8Array {
   let out: Uint8Array;
   try {
@@ -304,7 +606,7 @@ export function applyUpdate(fb: RgbFramebuffer, update: Update): Rect[] {
     const problem = geometryProblem(t, update.width, update.height);
     if (problem) bad(problem);
     if (t.encoding === 'copy' && resized) bad('copy tile in an update that changes the frame size');
-    if (t.encoding === 'zlib' && t.pixels.length !== t.w * t.h * 3) bad('zlib tile pixels have the wrong length');
+    if ((t.encoding === 'zlib' || t.encoding === 'packed') && t.pixels.length !== t.w * t.h * 3) bad(`${t.encoding} tile pixels have the wrong length`);
   }
   if (resized) {
     const fresh = createFramebuffer('rgb', update.width, update.height);
@@ -326,6 +628,7 @@ export function applyUpdate(fb: RgbFramebuffer, update: Update): Rect[] {
         fillRect(fb.data, stride, t);
         break;
       case 'zlib':
+      case 'packed':
         writeRect(fb.data, stride, t, t.pixels);
         break;
       case 'copy':

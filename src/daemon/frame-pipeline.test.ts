@@ -1,7 +1,7 @@
 // The pixel pipeline: what the agent ends up with after applying the updates equals the screen,
 // and a scroll or a dragged window travels as copy tiles plus the few new pixels.
 import t from 'tap';
-import { applyUpdate, createFramebuffer, decodeUpdate, type BgrxFramebuffer, type Rect, type RgbFramebuffer } from '../codec/index.js';
+import { applyUpdate, CodecHistory, createFramebuffer, decodeUpdate, type BgrxFramebuffer, type Rect, type RgbFramebuffer } from '../codec/index.js';
 import { desktopLike, glyph, prng, terminalRect, toRgb } from '../codec/synthetic.js';
 import { FramePipeline } from './frame-pipeline.js';
 
@@ -19,10 +19,11 @@ function scrolled(fb: BgrxFramebuffer, term: Rect, by: number, seed: number): Bg
   return out;
 }
 
-function apply(agent: RgbFramebuffer, updates: Uint8Array[]): number {
+// The agent's decoder history: one per test, like the viewer's one per session.
+function apply(agent: RgbFramebuffer, updates: Uint8Array[], history: CodecHistory): number {
   let bytes = 0;
   for (const u of updates) {
-    applyUpdate(agent, decodeUpdate(u));
+    applyUpdate(agent, decodeUpdate(u, history));
     bytes += u.length;
   }
   return bytes;
@@ -31,12 +32,13 @@ function apply(agent: RgbFramebuffer, updates: Uint8Array[]): number {
 t.test('a terminal scrolling: copy tiles first, the agent matches the screen after every step', async (t) => {
   const pipe = new FramePipeline(size);
   const agent = createFramebuffer('rgb', 1, 1);
+  const history = new CodecHistory();
   let screen = desktopLike(W, H);
   pipe.ingest(grab(screen));
   let seq = 1;
   const first = pipe.encode(size, 'full', seq)!;
   seq = first.lastSeq + 1;
-  const full = apply(agent, first.updates);
+  const full = apply(agent, first.updates, history);
   const term = terminalRect(W, H);
   for (let i = 0; i < 5; i++) {
     screen = scrolled(screen, term, 16, i + 1);
@@ -45,7 +47,7 @@ t.test('a terminal scrolling: copy tiles first, the agent matches the screen aft
     seq = batch.lastSeq + 1;
     t.equal(batch.tiles[0]?.encoding, 'copy', `step ${i}: the update leads with a copy`);
     t.ok(batch.tiles.slice(batch.tiles.findIndex((x) => x.encoding !== 'copy')).every((x) => x.encoding !== 'copy'), 'copies only at the front');
-    const bytes = apply(agent, batch.updates);
+    const bytes = apply(agent, batch.updates, history);
     t.ok(same(agent, toRgb(screen)), `step ${i}: the agent has exactly the screen`);
     t.ok(bytes < full / 20, `step ${i}: ${bytes} bytes, a small fraction of the full frame (${full})`);
   }
@@ -60,5 +62,6 @@ t.test('without a previous picture, or below the move threshold, no copies', asy
   glyph(typed, 200, 300, prng(3));
   pipe.ingest(grab(typed));
   const b = pipe.encode(size, [{ x: 200, y: 300, w: 8, h: 16 }], 2)!;
-  t.same(b.tiles.map((x) => x.encoding), ['zlib'], 'a keystroke is one zlib tile');
+  t.same(b.tiles.map((x) => x.encoding), ['packed'], 'a keystroke is one packed tile');
+  t.match(b.tiles[0], { bits: 1, colors: 2 }, 'of two colours, one bit per pixel');
 });

@@ -3,6 +3,7 @@ import { INITIAL_FRAMES, FramesError, outputSize, step, type FramesEffect, type 
 import { FramePipeline } from './frame-pipeline.js';
 import { createFramebuffer, type BgrxFramebuffer } from '../codec/framebuffer.js';
 import { applyUpdate, decodeUpdate } from '../codec/update.js';
+import { CodecHistory } from '../codec/history.js';
 import { randomBgrx } from '../codec/synthetic.js';
 
 function run(events: FramesEvent[], from: FramesState = INITIAL_FRAMES): { state: FramesState; effects: FramesEffect[] } {
@@ -120,8 +121,9 @@ t.test('pipeline: the agent rebuilds the screen exactly at 1:1, and only changed
   const p = new FramePipeline(size);
   p.ingest({ ...screen, x: 0, y: 0 });
   const agent = createFramebuffer('rgb', 1, 1);
+  const history = new CodecHistory();
   const first = p.encode(size, 'full', 1)!;
-  for (const u of first.updates) applyUpdate(agent, decodeUpdate(u));
+  for (const u of first.updates) applyUpdate(agent, decodeUpdate(u, history));
   t.ok(fbEqualsRgb(screen, agent), 'rebuilt pixel for pixel');
   t.equal(first.tiles.length, 5 * 4);
 
@@ -134,7 +136,7 @@ t.test('pipeline: the agent rebuilds the screen exactly at 1:1, and only changed
   const second = p.encode(size, [{ x: 50, y: 50, w: 200, h: 100 }], 2)!;
   t.same(second.tileIndices, [1 * 5 + 1], 'only the tile whose pixels changed');
   t.match(second.tiles, [{ x: 100, y: 100, w: 1, h: 1 }], 'and of that tile only the changed part');
-  for (const u of second.updates) applyUpdate(agent, decodeUpdate(u));
+  for (const u of second.updates) applyUpdate(agent, decodeUpdate(u, history));
   t.ok(fbEqualsRgb(screen, agent));
   t.equal(p.encode(size, [{ x: 0, y: 0, w: 300, h: 200 }], 3), null, 'nothing changed: nothing to send');
 });

@@ -6,6 +6,7 @@ import { openSession, joinSession, type CloseInfo, type SecureSession } from '..
 import type { SessionNumber } from '../../src/crypto/code.js';
 import { createFramebuffer, type RgbFramebuffer } from '../../src/codec/framebuffer.js';
 import { applyUpdate, decodeUpdate, type Update } from '../../src/codec/update.js';
+import { CodecHistory } from '../../src/codec/history.js';
 import { encodeJson, parseFromCustomer, type AgentMessage, type CustomerMessage } from '../../src/protocol/app.js';
 
 export interface RecordedUpdate {
@@ -18,6 +19,8 @@ export interface RecordedUpdate {
 
 export class TestAgent {
   readonly fb: RgbFramebuffer = createFramebuffer('rgb', 1, 1);
+  /** The decoder's compression history (src/codec/history.ts), kept across updates like the viewer's. */
+  readonly history = new CodecHistory();
   readonly updates: RecordedUpdate[] = [];
   readonly messages: CustomerMessage[] = [];
   closeInfo: CloseInfo | undefined;
@@ -100,7 +103,7 @@ export class TestAgent {
   private onData(data: Uint8Array): void {
     const parsed = parseFromCustomer(data);
     if (parsed.kind === 'frame') {
-      const update = decodeUpdate(parsed.update);
+      const update = decodeUpdate(parsed.update, this.history);
       applyUpdate(this.fb, update);
       this.updates.push({ seq: update.seq, bytes: parsed.update.slice(), update, at: Date.now() });
       this.lastSeq = update.seq;

@@ -51,6 +51,8 @@ class KittyEmu {
   images = new Map<number, Image>();
   writes: Write[] = [];
   chunkSizes: number[] = [];
+  /** Frame edits that arrived uncompressed (no o=z). */
+  uncompressed = 0;
   private loading: { first: Record<string, string>; b64: string } | null = null;
 
   run(out: string): void {
@@ -84,8 +86,11 @@ class KittyEmu {
   private finish(): void {
     const { first, b64 } = this.loading!;
     this.loading = null;
-    if (first['f'] !== '24' || first['o'] !== 'z') throw new Error('expected f=24,o=z');
-    const raw = new Uint8Array(inflateSync(Buffer.from(b64, 'base64')));
+    // RGB, zlib-compressed (o=z) or, for small rectangles, as it is (no o key).
+    if (first['f'] !== '24' || (first['o'] !== undefined && first['o'] !== 'z')) throw new Error('expected f=24 with o=z or no o');
+    const data = Buffer.from(b64, 'base64');
+    const raw = new Uint8Array(first['o'] === 'z' ? inflateSync(data) : data);
+    if (first['o'] === undefined) this.uncompressed++;
     const s = Number(first['s']);
     const v = Number(first['v']);
     if (raw.length !== s * v * 3) throw new Error(`payload ${raw.length} bytes, expected ${s * v * 3}`);
@@ -178,7 +183,25 @@ t.test('partial update: frame edits land only in the changed rectangles', (t) =>
   t.ok(Buffer.from(img.data).equals(Buffer.from(f2.data)), 'image equals the new framebuffer');
   t.equal(emu.writes.length, 2, 'one edit per changed rectangle');
   t.ok(emu.writes.every((w) => inside(w, changed)), 'no edit outside the changed rectangles');
+  t.equal(emu.uncompressed, 2, 'a 9x7 rectangle, and 17x11 of noise that deflate cannot shrink, go as plain RGB');
   t.equal(r.update(f2, [], at), '', 'nothing changed: no bytes');
+  t.end();
+});
+
+t.test('partial update: a rectangle that deflate shrinks goes as zlib', (t) => {
+  const f1 = testFrame(97, 61, 5);
+  const flat: RgbFrame = { width: 97, height: 61, data: f1.data.slice() };
+  const rect: Rect = { x: 10, y: 10, width: 40, height: 20 };
+  for (let y = rect.y; y < rect.y + rect.height; y++) flat.data.fill(200, (y * 97 + rect.x) * 3, (y * 97 + rect.x + rect.width) * 3);
+  const r = new KittyRenderer();
+  const emu = new KittyEmu();
+  emu.run(r.full(f1, at));
+  const out = r.update(flat, [rect], at);
+  t.match(out, /o=z/, 'compressed');
+  t.ok(out.length < 40 * 20 * 3, `${out.length} bytes for ${40 * 20 * 3} bytes of pixels`);
+  emu.run(out);
+  t.equal(emu.uncompressed, 0);
+  t.ok(Buffer.from(emu.images.get(r.imageId)!.data).equals(Buffer.from(flat.data)), 'image equals the new framebuffer');
   t.end();
 });
 

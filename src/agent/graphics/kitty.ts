@@ -3,7 +3,9 @@
 // One image with a fixed id is transmitted and placed once (`a=T`); every later change edits
 // the image's root frame in place (`a=f,r=1`, "Transferring animation frame data"), so only
 // the changed pixels cross the wire and the terminal keeps compositing. Pixels travel as zlib
-// RGB (`f=24,o=z`): the codec's tiles are already exactly that, so they pass through untouched.
+// RGB (`f=24,o=z`), or as plain RGB when the rectangle is so small that deflate would not pay.
+// Single-stream zlib tiles of the codec are exactly that and pass through untouched; packed
+// tiles are compressed against the codec's history, so those rectangles are deflated here.
 import { deflateSync } from 'node:zlib';
 import {
   type Placement,
@@ -30,6 +32,11 @@ export interface KittyOptions {
 export const DEFAULT_IMAGE_ID = 7311;
 const PLACEMENT_ID = 1;
 const MAX_CHUNK = 4096;
+/**
+ * Rectangles up to this many RGB bytes travel uncompressed: a typed glyph is a few hundred
+ * bytes, where zlib's fixed costs (header, checksum, a native call) outweigh what it saves.
+ */
+export const RAW_MAX_BYTES = 256;
 
 /** One graphics escape: `ESC _ G <keys> ; <payload> ESC \`. */
 function apc(keys: string, payload = ''): string {
@@ -93,7 +100,7 @@ export class KittyRenderer implements Renderer {
       for (const c of changed) {
         const r = clipRect(c, frame.width, frame.height);
         if (!r) continue;
-        out += this.edit(r, deflateSync(cropRgb(frame, r), { level: 1 }));
+        out += this.editPixels(r, cropRgb(frame, r));
       }
     }
     return out === '' ? '' : SAVE_CURSOR + out + RESTORE_CURSOR;
@@ -164,12 +171,23 @@ export class KittyRenderer implements Renderer {
     return SAVE_CURSOR + this.wrap(apc(`a=d,d=I,i=${this.imageId},q=2`)) + RESTORE_CURSOR;
   }
 
-  /** Edit a rectangle of the root frame with zlib RGB data; X=1 overwrites instead of blending. */
-  private edit(r: Rect, zlib: Uint8Array): string {
-    const first = `a=f,i=${this.imageId},r=1,x=${r.x},y=${r.y},s=${r.width},v=${r.height},f=24,o=z,X=1,q=2`;
+  /**
+   * Edit a rectangle with its RGB pixels: deflated (level 1: the viewer's time counts on every
+   * update), unless the rectangle is small enough that the zlib header and the call cost more
+   * than they save; then, or when deflate did not shrink it, the pixels go as they are.
+   */
+  private editPixels(r: Rect, rgb: Uint8Array): string {
+    if (rgb.length <= RAW_MAX_BYTES) return this.edit(r, rgb, false);
+    const z = deflateSync(rgb, { level: 1 });
+    return z.length < rgb.length ? this.edit(r, z, true) : this.edit(r, rgb, false);
+  }
+
+  /** Edit a rectangle of the root frame with RGB data (zlib when `zlib`); X=1 overwrites instead of blending. */
+  private edit(r: Rect, data: Uint8Array, zlib = true): string {
+    const first = `a=f,i=${this.imageId},r=1,x=${r.x},y=${r.y},s=${r.width},v=${r.height},f=24,${zlib ? 'o=z,' : ''}X=1,q=2`;
     // The spec wants a=f on every chunk of frame data (terminals differ on bare `m=` chunks
     // of a frame edit), and the id rides along so no implementation has to remember it.
-    return this.chunked(first, `a=f,i=${this.imageId},q=2`, zlib);
+    return this.chunked(first, `a=f,i=${this.imageId},q=2`, data);
   }
 
   private chunked(firstKeys: string, nextKeys: string, payload: Uint8Array): string {

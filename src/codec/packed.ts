@@ -1,0 +1,170 @@
+// Packed tile bodies (docs/codec.md, "Packed bodies"): a rectangle of few colours travels as a
+// palette and 1, 2, 4 or 8-bit indices, anything else as raw RGB. Bodies are not compressed one
+// by one: update.ts deflates all bodies of an update together, against the history of earlier
+// ones, so the packing here only has to make repeats visible to deflate (the same glyph in the
+// same colours gives the same bytes) and cut the size deflate starts from (1 bit instead of 24).
+
+import type { Rect } from './framebuffer.js';
+
+export type PackedBits = 0 | 1 | 2 | 4 | 8;
+
+/** Most colours a palette may hold; indices are at most 8 bits. */
+export const MAX_PALETTE = 256;
+/**
+ * Palette size the encoder goes up to: all of it. Text is 2-16 colours (1-4 bits per pixel),
+ * and gradients and antialiased window chrome are tens of colours that compress far better as
+ * 8-bit indices than as RGB (measured on a window title bar: docs/codec.md, "Choices").
+ */
+export const ENCODER_MAX_COLORS = MAX_PALETTE;
+/** Up to this many colours a linear search of the palette is faster than a Map. */
+const LINEAR_SEARCH = 16;
+
+export function bitsFor(colors: number): PackedBits {
+  return colors <= 2 ? 1 : colors <= 4 ? 2 : colors <= 16 ? 4 : 8;
+}
+
+/** Body bytes of a packed tile: the palette then the rows of indices, each row padded to a byte; or w*h*3 RGB. */
+export function packedBodyLength(w: number, h: number, bits: PackedBits, colors: number): number {
+  if (bits === 0) return w * h * 3;
+  return colors * 3 + h * Math.ceil((w * bits) / 8);
+}
+
+export type PackResult = { kind: 'solid'; color: number } | { kind: 'packed'; bits: PackedBits; colors: number; body: Uint8Array };
+
+/**
+ * Packs one rectangle of a BGRX framebuffer (little-endian words 0xXXRRGGBB; the X byte is not
+ * part of the colour). Palette entries are ordered by how often they occur, so the same content
+ * always packs to the same bytes.
+ */
+export function packRect(words: Uint32Array, stride: number, r: Rect, maxColors: number = ENCODER_MAX_COLORS): PackResult {
+  const { w, h } = r;
+  const palette: number[] = [];
+  let lookup: Map<number, number> | null = null;
+  const idx = new Uint8Array(w * h);
+  let last = -1;
+  let lastIndex = 0;
+  let i = 0;
+  let fits = true;
+  scan: for (let y = r.y; y < r.y + h; y++) {
+    const end = y * stride + r.x + w;
+    for (let p = y * stride + r.x; p < end; p++) {
+      const c = words[p]! & 0xffffff;
+      if (c !== last) {
+        let k = lookup ? (lookup.get(c) ?? -1) : palette.indexOf(c);
+        if (k < 0) {
+          if (palette.length === maxColors) {
+            fits = false;
+            break scan;
+          }
+          k = palette.length;
+          palette.push(c);
+          if (lookup) lookup.set(c, k);
+          else if (palette.length > LINEAR_SEARCH) lookup = new Map(palette.map((v, j) => [v, j]));
+        }
+        last = c;
+        lastIndex = k;
+      }
+      idx[i++] = lastIndex;
+    }
+  }
+  if (fits && palette.length === 1) return { kind: 'solid', color: palette[0]! };
+  if (!fits) {
+    const body = new Uint8Array(w * h * 3);
+    let o = 0;
+    for (let y = r.y; y < r.y + h; y++) {
+      const end = y * stride + r.x + w;
+      for (let p = y * stride + r.x; p < end; p++) {
+        const c = words[p]!;
+        body[o++] = (c >>> 16) & 0xff;
+        body[o++] = (c >>> 8) & 0xff;
+        body[o++] = c & 0xff;
+      }
+    }
+    return { kind: 'packed', bits: 0, colors: 0, body };
+  }
+  const colors = palette.length;
+  const bits = bitsFor(colors);
+  const body = new Uint8Array(packedBodyLength(w, h, bits, colors));
+  // Most frequent colour first (ties: first seen), so the background of text is index 0 in every
+  // tile and a glyph packs to the same bits wherever it is, whichever colour a tile starts with.
+  const counts = new Uint32Array(colors);
+  for (let j = 0; j < idx.length; j++) counts[idx[j]!]!++;
+  const order = Array.from(palette.keys()).sort((a, b) => counts[b]! - counts[a]! || a - b);
+  const remap = new Uint8Array(colors);
+  order.forEach((from, to) => (remap[from] = to));
+  for (let j = 0; j < idx.length; j++) idx[j] = remap[idx[j]!]!;
+  let o = 0;
+  for (const c of order.map((k) => palette[k]!)) {
+    body[o++] = c >>> 16;
+    body[o++] = (c >>> 8) & 0xff;
+    body[o++] = c & 0xff;
+  }
+  packIndices(idx, w, h, bits, body, o);
+  return { kind: 'packed', bits, colors, body };
+}
+
+/** Rows of indices, most significant bits first (the leftmost pixel in the high bits), each row padded to a byte. */
+function packIndices(idx: Uint8Array, w: number, h: number, bits: PackedBits, out: Uint8Array, o: number): void {
+  if (bits === 8) {
+    out.set(idx, o);
+    return;
+  }
+  const perByte = 8 / bits;
+  for (let y = 0; y < h; y++) {
+    let i = y * w;
+    const end = i + w;
+    while (i < end) {
+      let b = 0;
+      for (let k = 0; k < perByte; k++) {
+        b = (b << bits) | (i < end ? idx[i]! : 0);
+        i++;
+      }
+      out[o++] = b;
+    }
+  }
+}
+
+/**
+ * RGB pixels (w*h*3) of a packed body whose length the caller already checked against
+ * packedBodyLength; a string says what is wrong (an index past the palette, padding bits set).
+ */
+export function unpackBody(body: Uint8Array, w: number, h: number, bits: PackedBits, colors: number): Uint8Array | string {
+  if (bits === 0) return body;
+  const out = new Uint8Array(w * h * 3);
+  const pal = new Uint8Array(256 * 3);
+  pal.set(body.subarray(0, colors * 3));
+  let o = colors * 3;
+  let p = 0;
+  if (bits === 8) {
+    for (let i = 0; i < w * h; i++) {
+      const k = body[o++]!;
+      if (k >= colors) return `palette index ${k} of ${colors} colours`;
+      out[p++] = pal[k * 3]!;
+      out[p++] = pal[k * 3 + 1]!;
+      out[p++] = pal[k * 3 + 2]!;
+    }
+    return out;
+  }
+  const mask = (1 << bits) - 1;
+  const perByte = 8 / bits;
+  const rowBytes = Math.ceil((w * bits) / 8);
+  for (let y = 0; y < h; y++) {
+    let x = 0;
+    for (let j = 0; j < rowBytes; j++) {
+      const b = body[o++]!;
+      for (let k = 0; k < perByte; k++) {
+        const v = (b >>> (8 - bits * (k + 1))) & mask;
+        if (x < w) {
+          if (v >= colors) return `palette index ${v} of ${colors} colours`;
+          out[p++] = pal[v * 3]!;
+          out[p++] = pal[v * 3 + 1]!;
+          out[p++] = pal[v * 3 + 2]!;
+          x++;
+        } else if (v !== 0) {
+          return 'padding bits set';
+        }
+      }
+    }
+  }
+  return out;
+}
