@@ -146,8 +146,12 @@ r = time(() => blocks.full(blocksFrame, at), 5);
 row(`full ${blocksSize.width}x${blocksSize.height}`, 'blocks', fmtMs(r.ms), fmtBytes(Buffer.byteLength(blocks.full(blocksFrame, at))), `${r.runs}`);
 r = time(() => kitty.update(typed, [typing], at), 50);
 row('typing 20x20', 'kitty (compresses)', fmtMs(r.ms), fmtBytes(kitty.update(typed, [typing], at).length), `${r.runs}`);
+// One glyph cell as the daemon's packed typing update leaves it: small enough to go as plain RGB.
+const glyphCell = { x: typing.x, y: typing.y, width: 6, height: 13 };
+r = time(() => kitty.update(typed, [glyphCell], at), 50);
+row('typing 6x13 (one glyph)', 'kitty (plain RGB, no zlib)', fmtMs(r.ms), fmtBytes(kitty.update(typed, [glyphCell], at).length), `${r.runs}`);
 r = time(() => kitty.update(typed, [typing], at, [{ ...typing, zlib: tile }]), 50);
-row('typing 20x20', 'kitty (codec tile)', fmtMs(r.ms), fmtBytes(kitty.update(typed, [typing], at, [{ ...typing, zlib: tile }]).length), `${r.runs}`);
+row('typing 20x20', 'kitty (zlib tile passed through)', fmtMs(r.ms), fmtBytes(kitty.update(typed, [typing], at, [{ ...typing, zlib: tile }]).length), `${r.runs}`);
 r = time(() => sixel.update(typed, [typing], at), 50);
 row('typing 20x20', 'sixel (whole cells)', fmtMs(r.ms), fmtBytes(sixel.update(typed, [typing], at).length), `${r.runs}`);
 r = time(() => blocks.update(typedBlocks, [typingBlocks], at), 50);

@@ -2,7 +2,11 @@
 // takes from the agent (parseFromAgent: the one that decides what may reach the desktop) and
 // what the viewer takes from the customer (parseFromCustomer). 100,000 inputs each.
 import t from 'tap';
-import { APP_FRAME, APP_JSON, encodeJson, parseFromAgent, parseFromCustomer, type AgentMessage, type CustomerMessage } from '../src/protocol/app.js';
+import { APP_FRAME, APP_JSON, encodeFrame, encodeJson, parseFromAgent, parseFromCustomer, type AgentMessage, type CustomerMessage } from '../src/protocol/app.js';
+import { decodeUpdate, encodeUpdate } from '../src/codec/update.js';
+import { CodecHistory } from '../src/codec/history.js';
+import { encodeTiles } from '../src/codec/encode-tiles.js';
+import { desktopLike } from '../src/codec/synthetic.js';
 import { assertReport, concatBytes, fuzz, mutateBytes, mutateJson, mutateJsonText, type Rng } from './helpers/fuzz.js';
 
 const AGENT_SEEDS: AgentMessage[] = [
@@ -35,8 +39,15 @@ const CUSTOMER_SEEDS: CustomerMessage[] = [
 
 const enc = new TextEncoder();
 
-function generator(seeds: ReadonlyArray<AgentMessage | CustomerMessage>): (rng: Rng) => Uint8Array {
-  const corpus = seeds.map((s) => encodeJson(s));
+// Frame records as the daemon sends them (packed tiles, a deflated list), for the viewer's side.
+const frameFb = desktopLike(256, 128, 9);
+const FRAME_SEEDS: Uint8Array[] = [
+  encodeFrame(encodeUpdate({ seq: 1, width: 256, height: 128, tiles: encodeTiles(frameFb, [0, 1, 2, 3, 4, 5, 6, 7]) })),
+  encodeFrame(encodeUpdate({ seq: 2, width: 256, height: 128, tiles: encodeTiles(frameFb, [5]) })),
+];
+
+function generator(seeds: ReadonlyArray<AgentMessage | CustomerMessage>, frames: readonly Uint8Array[] = []): (rng: Rng) => Uint8Array {
+  const corpus = [...seeds.map((s) => encodeJson(s)), ...frames];
   return (rng) => {
     const roll = rng.int(10);
     if (roll === 0) return rng.pick(corpus);
@@ -87,12 +98,18 @@ t.test('parseFromCustomer (viewer, from the customer)', async (t) => {
     name: 'app customer->agent',
     count: 100_000,
     seed: 0xa992,
-    generate: generator(CUSTOMER_SEEDS),
-    run: parseFromCustomer,
+    generate: generator(CUSTOMER_SEEDS, FRAME_SEEDS),
+    // The viewer's whole first step: a frame record is also decoded (on a fresh history, as
+    // after the session start), which must fail only with RSO_ERR_PROTOCOL.
+    run: (bytes: Uint8Array) => {
+      const inc = parseFromCustomer(bytes);
+      if (inc.kind === 'frame') decodeUpdate(inc.update, new CodecHistory());
+      return inc;
+    },
     codes: ['RSO_ERR_PROTOCOL', 'RSO_ERR_TOO_LARGE'],
     check: (_input, result) => {
       const inc = result as ReturnType<typeof parseFromCustomer>;
-      if (inc.kind === 'frame') return; // decodeUpdate's own fuzz covers the frame bytes
+      if (inc.kind === 'frame') return; // decoded in run; test/fuzz-codec.test.ts covers the frame bytes in depth
       if (strings(inc.msg).some((s) => /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/.test(s))) throw new Error('control character accepted');
       if (JSON.stringify(parseFromCustomer(encodeJson(inc.msg))) !== JSON.stringify(inc)) throw new Error('round trip changed the message');
     },
