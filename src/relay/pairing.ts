@@ -20,17 +20,20 @@
 // ended (exactly once, whatever ended it).
 // A client that breaks the protocol gets `error` and is closed; an event the server should
 // never produce (unknown connection, connect twice) throws.
-import { ERROR_CODES, RsoError, type ErrorCode } from '../errors.js';
-import type { AgentIdentity, PeerLeftReason, Role, ServerMessage } from '../protocol/relay.js';
+//
+// This file holds step() and the arrivals (hello, open, join, resume, keyed); pairing-end.ts
+// how things end (refusals, departures, admin end, drain, deadlines); pairing-tx.ts the working
+// copy a step edits.
+import { RsoError } from '../errors.js';
+import type { AgentIdentity, Role } from '../protocol/relay.js';
 import { PROTOCOL_VERSION } from '../protocol/version.js';
-import type { AuditEndReason, AuditRecord, EndedBy } from './audit-record.js';
 import { NameplatesExhausted, allocateNameplate } from './nameplates.js';
-import type { Attempt, Auth, ConnId, ConnPhase, ConnState, Effect, LogFields, PairingConfig, PairingEvent, PairingState, Plate, StepResult, Tombstone, VerifiedAgent } from './pairing-types.js';
+import { countFailure, depart, onAdminEnd, onDrain, onTick, refuse } from './pairing-end.js';
+import { DRAINING_TEXT, RESUME_PREFIX, RESUME_WINDOW_MS, Tx } from './pairing-tx.js';
+import type { Attempt, Auth, ConnId, ConnPhase, ConnState, PairingConfig, PairingEvent, PairingState, Plate, StepResult, VerifiedAgent } from './pairing-types.js';
 
 export type { Attempt, Auth, ConnId, ConnPhase, ConnState, Effect, LogFields, PairingConfig, PairingEvent, PairingState, Plate, StepResult, Tombstone } from './pairing-types.js';
-
-/** Failed key confirmations after which a nameplate is burnt. */
-export const MAX_FAILURES = 3;
+export { MAX_FAILURES, RESUME_PREFIX, RESUME_WINDOW_MS } from './pairing-tx.js';
 
 export const UNVERIFIED_AGENT: AgentIdentity = { id: 'unverified', name: 'Unverified agent', org: '' };
 
@@ -47,95 +50,6 @@ export function counts(state: PairingState): { pending: number; paired: number; 
     else paired++;
   }
   return { pending, paired, connections: state.conns.size };
-}
-
-// A working copy: maps are copied once per step, entries are replaced, never mutated, so the
-// state passed in stays valid (tests compare before and after).
-class Tx {
-  readonly conns: Map<ConnId, ConnState>;
-  readonly plates: Map<string, Plate>;
-  readonly tombstones: Map<string, Tombstone>;
-  readonly effects: Effect[] = [];
-  draining: boolean;
-  serial: number;
-
-  constructor(readonly config: PairingConfig, state: PairingState, readonly now: number) {
-    this.conns = new Map(state.conns);
-    this.plates = new Map(state.plates);
-    this.tombstones = new Map(state.tombstones);
-    this.draining = state.draining;
-    this.serial = state.serial;
-  }
-
-  result(): StepResult {
-    return {
-      state: { config: this.config, conns: this.conns, plates: this.plates, tombstones: this.tombstones, draining: this.draining, serial: this.serial },
-      effects: this.effects,
-    };
-  }
-
-  audit(record: AuditRecord): void {
-    this.effects.push({ type: 'audit', record });
-  }
-
-  /** The one `ended` audit line of a session; `plate` is the state it ended in. */
-  auditEnded(plate: Plate, reason: AuditEndReason, by: EndedBy): void {
-    const attempt = plate.attempt ?? plate.lastAttempt;
-    const sides = attempt ? sidesOf(this, plate, attempt.joiner) : { agentConn: null, customerConn: null };
-    this.audit({
-      event: 'ended',
-      session: plate.id,
-      nameplate: plate.nameplate,
-      reason,
-      by,
-      established: plate.establishedAt !== null,
-      durationMs: this.now - plate.openedAt,
-      ...sides,
-    });
-  }
-
-  conn(id: ConnId): ConnState {
-    const c = this.conns.get(id);
-    if (!c) throw new RsoError('RSO_ERR_INTERNAL', undefined, `pairing: no connection ${id}`);
-    return c;
-  }
-
-  plateOf(c: ConnState): Plate {
-    const p = c.nameplate === undefined ? undefined : this.plates.get(c.nameplate);
-    if (!p) throw new RsoError('RSO_ERR_INTERNAL', undefined, `pairing: connection ${c.id} in phase ${c.phase} has no nameplate`);
-    return p;
-  }
-
-  setConn(c: ConnState): void {
-    this.conns.set(c.id, c);
-  }
-
-  send(conn: ConnId, msg: ServerMessage): void {
-    this.effects.push({ type: 'send', conn, msg });
-  }
-
-  log(event: string, fields: LogFields, pair?: [ConnId, ConnId]): void {
-    this.effects.push(pair ? { type: 'log', event, fields, pair } : { type: 'log', event, fields });
-  }
-
-  /** Send `error` and close; the connection takes no further part. */
-  fail(id: ConnId, code: ErrorCode, message: string = ERROR_CODES[code].text): void {
-    const c = this.conn(id);
-    this.log('error', { conn: id, code, ...(c.nameplate ? { nameplate: c.nameplate } : {}) });
-    this.send(id, { type: 'error', code, message });
-    this.close(id);
-  }
-
-  close(id: ConnId): void {
-    const c = this.conn(id);
-    this.setConn({ ...c, phase: 'closing' });
-    this.effects.push({ type: 'close', conn: id });
-  }
-
-  tombstone(nameplate: string, reason: Tombstone['reason']): void {
-    this.plates.delete(nameplate);
-    this.tombstones.set(nameplate, { reason, until: this.now + this.config.codeTtlMs });
-  }
 }
 
 export function step(state: PairingState, event: PairingEvent): StepResult {
@@ -333,10 +247,6 @@ function pairJoiner(tx: Tx, plate: Plate, c: ConnState): void {
   });
 }
 
-/** Plates of resumed sessions are keyed by this prefix and the resume id, never by a nameplate. */
-export const RESUME_PREFIX = 'resume:';
-/** How long the first side of a resume waits for the second (and the default resume window). */
-export const RESUME_WINDOW_MS = 30_000;
 
 /**
  * A client whose relay connection dropped mid-session asks to meet its peer again under the
@@ -410,175 +320,6 @@ function onKeyed(tx: Tx, id: ConnId, ok: boolean, rid?: string): void {
     return;
   }
   tx.plates.set(plate.nameplate, { ...withRid, attempt: next });
-}
-
-/** Refuse what `id` sent: whoever depended on it is settled first, then it gets `error` and is closed. */
-function refuse(tx: Tx, id: ConnId, code: ErrorCode, message?: string): void {
-  depart(tx, tx.conn(id), 'closed', { reason: 'closed', by: 'relay' });
-  tx.fail(id, code, message);
-}
-
-/** One failed key confirmation for `attempt`: the joiner goes, the opener retries or burns. */
-function countFailure(tx: Tx, plate: Plate, attempt: Attempt): void {
-  const failures = plate.failures + 1;
-  tx.log('wrong-code', { nameplate: plate.nameplate, failures });
-  if (attempt.joiner !== null) {
-    tx.effects.push({ type: 'unlink', a: plate.opener, b: attempt.joiner });
-    const joiner = tx.conn(attempt.joiner);
-    tx.setConn({ ...joiner, nameplate: undefined });
-    tx.fail(attempt.joiner, 'RSO_ERR_WRONG_CODE', 'The session number did not match on both sides; check the number and try again.');
-  }
-  if (failures < MAX_FAILURES) {
-    tx.plates.set(plate.nameplate, { ...plate, failures, attempt: null, lastAttempt: { ...attempt, joiner: null, failed: true } });
-    tx.send(plate.opener, { type: 'peer-left', reason: 'wrong-code' });
-    return;
-  }
-  tx.auditEnded({ ...plate, failures, attempt: null, lastAttempt: attempt }, 'burnt', 'relay');
-  tx.tombstone(plate.nameplate, 'burnt');
-  tx.log('burnt', { nameplate: plate.nameplate });
-  tx.fail(plate.opener, 'RSO_ERR_BURNT', 'Three wrong attempts burnt this session number; open a new session.');
-}
-
-/** How a departure is recorded in the audit trail, if it ends the session. */
-interface Ending {
-  reason: AuditEndReason;
-  by: EndedBy;
-}
-
-/** `c` leaves (closed, bye, error, idle): tell and settle whoever depended on it. */
-function depart(tx: Tx, c: ConnState, reason: PeerLeftReason, ending: Ending): void {
-  if (c.phase !== 'opener' && c.phase !== 'joiner') return;
-  const plate = tx.plateOf(c);
-  const attempt = plate.attempt;
-  if (c.phase === 'opener') {
-    if (attempt === null) {
-      // Not reused at once: the other person may still be typing this number.
-      tx.tombstone(plate.nameplate, 'expired');
-      tx.log('withdrawn', { nameplate: plate.nameplate, conn: c.id });
-      tx.auditEnded(plate, ending.reason === 'closed' || ending.reason === 'ended' ? 'withdrawn' : ending.reason, ending.by);
-      return;
-    }
-    if (plate.establishedAt !== null) {
-      // An established session frees its nameplate when it ends.
-      tx.plates.delete(plate.nameplate);
-      endSession(tx, plate, attempt, reason, ending);
-    } else {
-      tx.tombstone(plate.nameplate, 'expired');
-      tx.log('peer-left', { nameplate: plate.nameplate, conn: c.id, role: 'opener', reason });
-      tx.auditEnded(plate, ending.reason, ending.by);
-    }
-    if (attempt.joiner !== null) leaveOther(tx, plate.opener, attempt.joiner, reason);
-    return;
-  }
-  if (attempt === null || attempt.joiner !== c.id) {
-    throw new RsoError('RSO_ERR_INTERNAL', undefined, `pairing: joiner ${c.id} not in the attempt on its nameplate`);
-  }
-  if (plate.establishedAt !== null) {
-    tx.plates.delete(plate.nameplate);
-    endSession(tx, plate, attempt, reason, ending);
-    leaveOther(tx, c.id, plate.opener, reason);
-    return;
-  }
-  // Before key confirmation the opener keeps its number and waits for another join.
-  tx.plates.set(plate.nameplate, { ...plate, attempt: null, lastAttempt: { ...attempt, joiner: null } });
-  tx.effects.push({ type: 'unlink', a: plate.opener, b: c.id });
-  tx.send(plate.opener, { type: 'peer-left', reason });
-  tx.log('peer-left', { nameplate: plate.nameplate, conn: c.id, role: 'joiner', reason });
-}
-
-function endSession(tx: Tx, plate: Plate, attempt: Attempt, reason: PeerLeftReason, ending: Ending): void {
-  if (plate.rid !== undefined) tx.tombstones.set(`${RESUME_PREFIX}${plate.rid}`, { reason: 'ended', until: tx.now + (tx.config.resumeWindowMs ?? RESUME_WINDOW_MS) });
-  const joiner = attempt.joiner ?? plate.opener;
-  tx.log('ended', { session: plate.id, nameplate: plate.nameplate, reason, durationMs: tx.now - (plate.establishedAt ?? attempt.pairedAt) }, [plate.opener, joiner]);
-  tx.auditEnded(plate, ending.reason, ending.by);
-}
-
-/** Agent and customer connection of `plate` with `joiner` as the joining side. */
-function sidesOf(tx: Tx, plate: Plate, joiner: ConnId | null): { agentConn: ConnId | null; customerConn: ConnId | null } {
-  void tx;
-  return plate.openerRole === 'agent' ? { agentConn: plate.opener, customerConn: joiner } : { agentConn: joiner, customerConn: plate.opener };
-}
-
-/** `rso relay end ID`: both sides hear the relay's `bye` and are closed. */
-function onAdminEnd(tx: Tx, id: string): void {
-  const plate = [...tx.plates.values()].find((p) => p.id === id);
-  if (!plate) throw new RsoError('RSO_ERR_INTERNAL', undefined, `pairing: admin end of unknown session ${id}`);
-  tx.log('admin-end', { session: id, nameplate: plate.nameplate });
-  tx.plates.delete(plate.nameplate);
-  tx.tombstones.set(plate.nameplate, { reason: 'expired', until: tx.now + tx.config.codeTtlMs });
-  tx.auditEnded(plate, 'admin', 'admin');
-  const sides = [plate.opener, ...(plate.attempt?.joiner != null ? [plate.attempt.joiner] : [])];
-  if (sides.length === 2) tx.effects.push({ type: 'unlink', a: sides[0]!, b: sides[1]! });
-  for (const conn of sides) {
-    const c = tx.conn(conn);
-    if (c.phase === 'closing') continue;
-    tx.setConn({ ...c, nameplate: undefined });
-    // The relay's own bye: clients report "the relay ended the session", not that the peer left.
-    tx.send(conn, { type: 'bye' });
-    tx.close(conn);
-  }
-}
-
-/**
- * SIGTERM: nothing new starts. Numbers nobody has joined yet are withdrawn (their opener is told
- * to open a new session, which a load balancer sends to another relay) and connections that
- * have not paired are refused; pairings already made run on.
- */
-function onDrain(tx: Tx): void {
-  if (tx.draining) return;
-  tx.draining = true;
-  tx.log('draining', {});
-  for (const plate of [...tx.plates.values()]) {
-    if (plate.attempt !== null) continue;
-    tx.auditEnded(plate, 'shutdown', 'relay');
-    tx.tombstone(plate.nameplate, 'expired');
-    tx.setConn({ ...tx.conn(plate.opener), nameplate: undefined });
-    tx.fail(plate.opener, 'RSO_ERR_RELAY_BUSY', DRAINING_TEXT);
-  }
-  for (const c of [...tx.conns.values()]) {
-    if (c.phase === 'awaiting-hello' || c.phase === 'ready') tx.fail(c.id, 'RSO_ERR_RELAY_BUSY', DRAINING_TEXT);
-  }
-}
-
-const DRAINING_TEXT = 'This relay is shutting down and takes no new sessions; try again in a moment.';
-
-/** `leaver` went; `other` hears why and is closed. */
-function leaveOther(tx: Tx, leaver: ConnId, other: ConnId, reason: PeerLeftReason): void {
-  tx.effects.push({ type: 'unlink', a: leaver, b: other });
-  const o = tx.conn(other);
-  if (o.phase === 'closing') return;
-  tx.setConn({ ...o, nameplate: undefined });
-  tx.send(other, { type: 'peer-left', reason });
-  tx.close(other);
-}
-
-/** Deadlines. Returns false when nothing changed, so the caller can keep the old state. */
-function onTick(tx: Tx, state: PairingState): boolean {
-  let changed = false;
-  for (const [name, tomb] of state.tombstones) {
-    if (tomb.until <= tx.now) {
-      tx.tombstones.delete(name);
-      changed = true;
-    }
-  }
-  for (const plate of state.plates.values()) {
-    // An attempt in progress finishes first; if it fails, the next tick expires the number.
-    if (plate.attempt !== null || plate.expiresAt > tx.now) continue;
-    tx.auditEnded(plate, 'expired', 'relay');
-    tx.tombstone(plate.nameplate, 'expired');
-    tx.log('expired', { nameplate: plate.nameplate });
-    tx.setConn({ ...tx.conn(plate.opener), nameplate: undefined });
-    const resumed = plate.nameplate.startsWith(RESUME_PREFIX);
-    tx.fail(plate.opener, 'RSO_ERR_EXPIRED', resumed ? 'The other side did not come back in time; the session has ended.' : 'This session number has expired; open a new session.');
-    changed = true;
-  }
-  for (const c of state.conns.values()) {
-    if (c.phase === 'awaiting-hello' && c.connectedAt + tx.config.helloTimeoutMs <= tx.now) {
-      tx.fail(c.id, 'RSO_ERR_TIMEOUT', 'No hello arrived in time.');
-      changed = true;
-    }
-  }
-  return changed;
 }
 
 function outOfOrder(what: string, phase: ConnPhase): string {

@@ -17,6 +17,7 @@ import { silentLogger, type Logger } from './log.js';
 import type { RelayMetrics } from './metrics.js';
 import { NODE_KEY_HEADER, NODE_PATH, parseNodeHello, type NodeHello } from './node-protocol.js';
 import { forwardToNode, type NodeLink } from './node-link.js';
+import { Forwarder, type End } from './forward.js';
 import { counts, initialState, step, type Auth, type ConnId, type Effect, type PairingEvent, type PairingState } from './pairing.js';
 import { listSessions, type SessionView } from './sessions.js';
 import { JoinThrottle } from './throttle.js';
@@ -95,21 +96,13 @@ export interface RunningRelay {
   end(id: string): boolean;
 }
 
-/** One socket and what the shell keeps about it: its link and the bytes queued towards it. */
-interface Io {
+/** One socket and what the shell keeps about it; its link and queue are forwarding's (forward.ts). */
+interface Io extends End {
   readonly id: ConnId;
-  readonly ws: WebSocket;
   remote: string;
   readonly openedAt: number;
   peer: Io | null;
-  /** Bytes handed to ws.send towards this socket and not yet written to the kernel. */
-  queued: number;
-  /** This socket's reading is paused because its peer's queue is full. */
-  paused: boolean;
-  /** Binary bytes this socket sent that were forwarded. */
-  sent: number;
   lastActivity: number;
-  closing: boolean;
   /** A cluster lookup is running: messages wait here, in order. */
   held: Array<{ data: Buffer; isBinary: boolean }> | null;
   /** Hello as the machine saw it, for handing the client to another node. */
@@ -132,10 +125,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
   const metrics = opts.metrics;
   const cluster = opts.cluster;
   const maxMessageBytes = opts.maxMessageBytes ?? MAX_PEER_FRAME_BYTES;
-  // Above the high-water mark the sender stops being read; it is read again below the low one.
-  // At most one frame arrives after the pause, so a direction holds about 3 frames at worst.
-  const highWater = 2 * maxMessageBytes;
-  const lowWater = maxMessageBytes;
+  const forwarder = new Forwarder(maxMessageBytes, metrics);
   const joinRate = opts.joinRatePerMinute ?? 30;
   const throttle = new JoinThrottle({ perMinute: joinRate, burst: joinRate });
   const idleMs = (opts.idleTimeoutSeconds ?? 0) * 1000;
@@ -184,8 +174,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
         const a = ios.get(effect.a);
         const b = ios.get(effect.b);
         if (!a || !b) throw new RsoError('RSO_ERR_INTERNAL', undefined, `link of a gone connection ${effect.a}/${effect.b}`);
-        a.peer = b;
-        b.peer = a;
+        forwarder.link(a, b);
         return;
       }
       case 'unlink': {
@@ -220,37 +209,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
   }
 
   function unlink(io: Io): void {
-    const peer = io.peer;
-    if (!peer) return;
-    io.peer = null;
-    peer.peer = null;
-    for (const side of [io, peer]) {
-      if (side.paused) {
-        side.paused = false;
-        if (!side.closing) side.ws.resume();
-      }
-    }
-  }
-
-  /** Forward one binary frame; pause the source while the destination's queue is full. */
-  function forward(src: Io, dst: Io, data: Buffer): void {
-    if (dst.ws.readyState !== WebSocket.OPEN) return;
-    const size = data.length;
-    const started = metrics ? performance.now() : 0;
-    src.sent += size;
-    dst.queued += size;
-    dst.ws.send(data, { binary: true }, () => {
-      dst.queued -= size;
-      if (metrics) metrics.forwarded(size, (performance.now() - started) / 1000);
-      if (src.paused && dst.queued <= lowWater && src.peer === dst) {
-        src.paused = false;
-        if (!src.closing) src.ws.resume();
-      }
-    });
-    if (dst.queued > highWater && !src.paused) {
-      src.paused = true;
-      src.ws.pause();
-    }
+    forwarder.unlink(io);
   }
 
   function violation(io: Io, code: ErrorCode, message: string): void {
@@ -270,7 +229,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
 
   function handle(io: Io, buf: Buffer, isBinary: boolean): void {
     if (isBinary) {
-      if (io.peer) forward(io, io.peer, buf);
+      if (io.peer) forwarder.forward(io, io.peer, buf);
       else violation(io, 'RSO_ERR_PROTOCOL', 'Binary data was sent before pairing.');
       return;
     }
@@ -295,7 +254,8 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
         }
         feed({ type: 'hello', conn: io.id, now, role: msg.role, auth });
         const c = state.conns.get(io.id);
-        if (c?.phase === 'ready') io.hello = { role: msg.role, agent: c.agent ?? null };
+        // Kept only where a join may hand this client to another node.
+        if (cluster && c?.phase === 'ready') io.hello = { role: msg.role, agent: c.agent ?? null };
         return;
       }
       case 'open':
@@ -441,28 +401,45 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
     ios.set(id, io);
     log('connected', { conn: id, remote: io.remote, ...(fromNode ? { node: true } : {}) });
     feed({ type: 'connect', conn: id, now, relay: relayName });
-    ws.on('message', (data, isBinary) => onMessage(io, data, isBinary));
-    ws.on('error', (err: Error & { code?: string }) => {
-      if (!ios.has(id)) return;
-      if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
-        // ws has already started closing with 1009; this only records why.
-        violation(io, 'RSO_ERR_TOO_LARGE', `A message was larger than ${maxMessageBytes} bytes.`);
-      } else {
-        log('socket-error', { conn: id, error: err.code ?? 'unknown' });
-      }
-    });
-    ws.on('close', (code) => {
-      // A client handed to another node has already left this machine.
-      if (!ios.has(id)) return;
-      unlink(io);
-      io.closing = true;
-      // Fed before the socket is forgotten, so the audit line can still read its byte count.
-      feed({ type: 'closed', conn: id, now: Date.now() });
-      ios.delete(id);
-      log('disconnected', { conn: id, remote: io.remote, code, durationMs: Date.now() - io.openedAt });
-      if (closing && ios.size === 0) allClosed?.();
-      checkDrained();
-    });
+    ioOf.set(ws, io);
+    ws.on('message', onWsMessage);
+    ws.on('error', onWsError);
+    ws.on('close', onWsClose);
+  }
+
+  // The socket listeners are shared by all sockets and find the socket's record here: one
+  // closure per socket and event would be memory that every idle connection holds.
+  const ioOf = new WeakMap<WebSocket, Io>();
+
+  function onWsMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+    const io = ioOf.get(this);
+    if (io) onMessage(io, data, isBinary);
+  }
+
+  function onWsError(this: WebSocket, err: Error & { code?: string }): void {
+    const io = ioOf.get(this);
+    if (!io || !ios.has(io.id)) return;
+    if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+      // ws has already started closing with 1009; this only records why.
+      violation(io, 'RSO_ERR_TOO_LARGE', `A message was larger than ${maxMessageBytes} bytes.`);
+    } else {
+      log('socket-error', { conn: io.id, error: err.code ?? 'unknown' });
+    }
+  }
+
+  function onWsClose(this: WebSocket, code: number): void {
+    const io = ioOf.get(this);
+    // A client handed to another node has already left this machine.
+    if (!io || !ios.has(io.id)) return;
+    const id = io.id;
+    unlink(io);
+    io.closing = true;
+    // Fed before the socket is forgotten, so the audit line can still read its byte count.
+    feed({ type: 'closed', conn: id, now: Date.now() });
+    ios.delete(id);
+    log('disconnected', { conn: id, remote: io.remote, code, durationMs: Date.now() - io.openedAt });
+    if (closing && ios.size === 0) allClosed?.();
+    checkDrained();
   }
 
   function liveCounts(): { pending: number; paired: number; connections: number } {
