@@ -5,16 +5,13 @@
 // 1 KiB frames echoed by the joiner, median and p99. Prints figures; never passes or fails.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { WebSocket } from 'ws';
+import { MiB, freePort, pair, pushBytes } from './lib/relay-client.js';
 import { emit, type Row } from './lib/report.js';
 
-const MiB = 1024 * 1024;
 const TOTAL_BYTES = 256 * MiB;
-const WINDOW = 8 * MiB;
 const ROUND_TRIPS = 2000;
 const bin = fileURLToPath(new URL('../bin/rso.js', import.meta.url));
 
@@ -79,57 +76,12 @@ async function startNode(redisUrl: string): Promise<string> {
   });
 }
 
-function open(url: string): Promise<WebSocket> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 2 * MiB });
-    ws.once('open', () => resolve(ws));
-    ws.once('error', reject);
-  });
-}
-
-function nextText(ws: WebSocket): Promise<{ type: string; nameplate?: string }> {
-  return new Promise((resolve) => ws.once('message', (d) => resolve(JSON.parse(d.toString()))));
-}
-
-/** Opener on `openerUrl`, joiner on `joinerUrl`, paired. */
-async function pair(openerUrl: string, joinerUrl: string): Promise<[WebSocket, WebSocket]> {
-  const a = await open(openerUrl);
-  a.send(JSON.stringify({ type: 'hello', v: 1, role: 'agent' }));
-  await nextText(a);
-  a.send(JSON.stringify({ type: 'open' }));
-  const { nameplate } = await nextText(a);
-  const b = await open(joinerUrl);
-  b.send(JSON.stringify({ type: 'hello', v: 1, role: 'customer' }));
-  await nextText(b);
-  const paired = Promise.all([nextText(a), nextText(b)]);
-  b.send(JSON.stringify({ type: 'join', nameplate }));
-  await paired;
-  return [a, b];
-}
-
 async function throughput(openerUrl: string, joinerUrl: string, size: number, total: number): Promise<number> {
   const [tx, rx] = await pair(openerUrl, joinerUrl);
-  const count = Math.ceil(total / size);
-  const payload = Buffer.alloc(size, 0xa5);
-  let got = 0;
-  const done = new Promise<void>((resolve) => {
-    rx.on('message', (d: Buffer) => {
-      got += d.length;
-      if (got >= count * size) resolve();
-    });
-  });
-  const started = process.hrtime.bigint();
-  for (let sent = 0; sent < count; ) {
-    if (tx.bufferedAmount < WINDOW) {
-      tx.send(payload, { binary: true });
-      sent++;
-    } else await new Promise((r) => setImmediate(r));
-  }
-  await done;
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const mbs = await pushBytes(tx, rx, size, total);
   tx.close();
   rx.close();
-  return (count * size) / 1e6 / seconds;
+  return mbs;
 }
 
 async function latency(openerUrl: string, joinerUrl: string, n: number): Promise<{ p50: number; p99: number }> {
@@ -164,14 +116,4 @@ async function redisReady(port: number): Promise<void> {
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error('redis-server did not start');
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }

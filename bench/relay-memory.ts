@@ -12,7 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { WebSocket } from 'ws';
-import { pair } from './lib/relay-client.js';
+import { pair, relayFlags } from './lib/relay-client.js';
 import { emit } from './lib/report.js';
 
 const SESSIONS = Number(process.env.RSO_BENCH_SESSIONS ?? 1000);
@@ -52,7 +52,7 @@ if (process.argv[2] === '--child') {
 }
 
 async function main(): Promise<void> {
-  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), '--child'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = spawn(process.execPath, [...relayFlags(), '--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), '--child'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   try {
     const { port } = (await once(child)) as { port: number };
     const url = `ws://127.0.0.1:${port}`;
@@ -70,7 +70,7 @@ async function main(): Promise<void> {
     const after2 = (await ask(child)) as Mem;
     const per = (a: number, b: number) => Number(((b - a) / SESSIONS / 1024).toFixed(1));
     const rest = (m: Mem) => m.rss - m.young;
-    console.log(`relay memory, ${SESSIONS} then ${2 * SESSIONS} idle paired sessions (2 WebSockets each), first ${SESSIONS} set up in ${setupMs} ms, load ${loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+    console.log(`relay memory, ${SESSIONS} then ${2 * SESSIONS} idle paired sessions (2 WebSockets each), first ${SESSIONS} set up in ${setupMs} ms, load ${loadavg().map((v) => v.toFixed(2)).join(' ')}${relayFlags().length ? `, relay node flags ${relayFlags().join(' ')}` : ''}`);
     console.log(`                    before      after ${SESSIONS}   after ${2 * SESSIONS}   per session   next ${SESSIONS}`);
     const line = (name: string, f: (m: Mem) => number) =>
       console.log(`${name.padEnd(16)} ${mib(f(before))}  ${mib(f(after))}  ${mib(f(after2))}  ${String(per(f(before), f(after))).padStart(8)} KiB  ${String(per(f(after), f(after2))).padStart(7)} KiB`);
@@ -121,5 +121,5 @@ function ask(child: ChildProcess): Promise<unknown> {
 }
 
 function settle(): Promise<void> {
-  return new Promise((r) => setTimeout(r, 500));
+  return new Promise((r) => setTimeout(r, Number(process.env.RSO_BENCH_SETTLE_MS ?? 500)));
 }

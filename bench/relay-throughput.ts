@@ -16,7 +16,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { CpuMeter, MiB, freePort, median, open, pair, pushBytes } from './lib/relay-client.js';
+import { CpuMeter, MiB, freePort, median, open, pair, pushBytes, relayFlags } from './lib/relay-client.js';
 import { emit, type Row } from './lib/report.js';
 
 const TOTAL_BYTES = 256 * MiB;
@@ -42,7 +42,7 @@ async function main(): Promise<void> {
   // RSO_BENCH_RELAY_NO_BUFFERUTIL=1 runs the relay as it runs where ws's native helper is
   // missing (no prebuild for the platform): the clients here keep it, so only the relay changes.
   const noBufferutil = process.env.RSO_BENCH_RELAY_NO_BUFFERUTIL === '1';
-  const relay = await startChild([process.execPath, '--import', 'tsx', fileURLToPath(import.meta.url), '--child'], noBufferutil ? { ...process.env, WS_NO_BUFFER_UTIL: '1' } : process.env);
+  const relay = await startChild([process.execPath, ...relayFlags(), '--import', 'tsx', fileURLToPath(import.meta.url), '--child'], noBufferutil ? { ...process.env, WS_NO_BUFFER_UTIL: '1' } : process.env);
   const hasSocat = spawnSync('socat', ['-V']).error === undefined;
   const relayPath: Path = {
     name: 'relay',
@@ -53,7 +53,7 @@ async function main(): Promise<void> {
     },
   };
   const socatPath: Path = { name: 'socat', connect: socatConnect };
-  console.log(`relay throughput, ${TOTAL_BYTES / MiB} MiB per run, median of ${ROUNDS} alternating rounds, node ${process.version}, load ${loadavg().map((v) => v.toFixed(2)).join(' ')}${noBufferutil ? ', relay without bufferutil' : ''}`);
+  console.log(`relay throughput, ${TOTAL_BYTES / MiB} MiB per run, median of ${ROUNDS} alternating rounds, node ${process.version}, load ${loadavg().map((v) => v.toFixed(2)).join(' ')}${noBufferutil ? ', relay without bufferutil' : ''}${relayFlags().length ? `, relay node flags ${relayFlags().join(' ')}` : ''}`);
   console.log('size      relay MB/s   socat MB/s   relay/socat   relay CPU s/GiB   socat CPU s/GiB');
   const report: Row[] = [];
   try {

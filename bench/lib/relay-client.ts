@@ -108,6 +108,11 @@ export class CpuMeter {
   }
 }
 
+/** Extra node flags for the relay process only, from RSO_BENCH_RELAY_FLAGS (e.g. V8 heap sizes). */
+export function relayFlags(): string[] {
+  return (process.env.RSO_BENCH_RELAY_FLAGS ?? '').split(' ').filter((f) => f !== '');
+}
+
 export function freePort(): Promise<number> {
   return new Promise((resolve) => {
     const srv = createServer();
