@@ -299,7 +299,9 @@ const v = (n: number): number[] => {
 };
 /** A reset header: magic, version, flags, seq, width, height, count. */
 const header = (count: number, width = 100, height = 70, flags = 1): number[] => [0x55, 2, flags, ...v(1), ...v(width), ...v(height), ...v(count)];
-const tileHead = (kind: number, x: number, y: number, w: number, h: number): number[] => [kind, ...v(x), ...v(y), ...v(w), ...v(h)];
+/** A tile entry; positions are relative to the previous tile (x to its x, y to its bottom edge): `prev` is that tile, none for the first. */
+const zz = (n: number) => (n >= 0 ? 2 * n : -2 * n - 1);
+const tileHead = (kind: number, x: number, y: number, w: number, h: number, prev = { x: 0, y: 0, h: 0 }): number[] => [kind, ...v(zz(x - prev.x)), ...v(zz(y - prev.y - prev.h)), ...v(w), ...v(h)];
 const zlibTile = (x: number, y: number, w: number, h: number, payload: Uint8Array) => [...tileHead(1, x, y, w, h), ...v(payload.length), ...payload];
 /** One packed tile: kind 3 raw, 4..7 = 1, 2, 4, 8 bits; `colors` (written as colors - 1) for palettes; then the blob. */
 const packedUpdate = (kind: number, w: number, h: number, colors: number, body: Uint8Array | number[], blob?: Uint8Array) => [
@@ -374,7 +376,10 @@ t.test('broken headers, counts and geometry are refused', async (t) => {
   rejects(t, [...header(1), ...tileHead(0, 0, 65535, 1, 1), 0, 0, 0], 'tile far below');
   rejects(t, [...header(1), ...tileHead(0, 0, 70000, 1, 1), 0, 0, 0], 'tile field above 65535');
   rejects(t, [...header(1), ...tileHead(2, 0, 0, 10, 10), ...v(95), ...v(0)], 'copy source outside');
-  rejects(t, [...header(3), ...[0, 1, 2].flatMap(() => [...tileHead(0, 0, 0, 100, 70), 0, 0, 0])], 'tiles cover 3x the frame');
+  const whole = { x: 0, y: 0, h: 70 };
+  rejects(t, [...header(3), ...tileHead(0, 0, 0, 100, 70), 0, 0, 0, ...[1, 2].flatMap(() => [...tileHead(0, 0, 0, 100, 70, whole), 0, 0, 0])], 'tiles cover 3x the frame');
+  t.equal(decodeUpdate(Uint8Array.from([...header(2), ...tileHead(0, 0, 0, 100, 70), 0, 0, 0, ...tileHead(0, 0, 0, 100, 70, whole), 0, 0, 0])).tiles[1]!.y, 0, 'a relative position: back up to the top');
+  rejects(t, [...header(2), ...tileHead(0, 5, 0, 1, 1), 0, 0, 0, 0, ...v(zz(-6)), ...v(0), 1, 1, 0, 0, 0], 'a relative position below 0');
   rejects(t, [...header(1), ...tileHead(1, 0, 0, 1, 1), ...v(0)], 'empty zlib payload');
   rejects(t, [...header(1), ...tileHead(1, 0, 0, 1, 1), ...v(0xffffff), 1, 2, 3], 'zlib length past the end');
   rejects(t, valid(), 'over maxBytes', { ...DEFAULT_UPDATE_LIMITS, maxBytes: 100 });

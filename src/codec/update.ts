@@ -206,6 +206,14 @@ function geometryProblem(t: TileBase & { encoding: string; srcX?: number; srcY?:
   return null;
 }
 
+// Signed deltas as varints: 0, -1, 1, -2, 2... become 0, 1, 2, 3, 4...
+function zigzag(v: number): number {
+  return v >= 0 ? 2 * v : -2 * v - 1;
+}
+function unzigzag(v: number): number {
+  return v % 2 === 0 ? v / 2 : -(v + 1) / 2;
+}
+
 function isU16(v: number): boolean {
   return Number.isInteger(v) && v >= 0 && v <= 0xffff;
 }
@@ -295,13 +303,15 @@ function buildUpdate(update: UpdateInput, history: CodecHistory, level: number |
   let size = 0; // of the tile list
   let bodyBytes = 0;
   let hasZlib = false;
+  let prev = { x: 0, y: 0, h: 0 };
   for (const t of tiles) {
     for (const v of t.encoding === 'copy' ? [t.x, t.y, t.w, t.h, t.srcX, t.srcY] : [t.x, t.y, t.w, t.h]) {
       if (!isU16(v)) fail(`tile field ${v}`);
     }
     const problem = geometryProblem(t, width, height);
     if (problem) fail(problem);
-    size += 1 + varintBytes(t.x) + varintBytes(t.y) + varintBytes(t.w) + varintBytes(t.h);
+    size += 1 + varintBytes(zigzag(t.x - prev.x)) + varintBytes(zigzag(t.y - prev.y - prev.h)) + varintBytes(t.w) + varintBytes(t.h);
+    prev = t;
     switch (t.encoding) {
       case 'solid':
         if (!(Number.isInteger(t.color) && t.color >= 0 && t.color <= 0xffffff)) fail('solid colour');
@@ -326,10 +336,12 @@ function buildUpdate(update: UpdateInput, history: CodecHistory, level: number |
 
   const list = new Uint8Array(size);
   let o = 0;
+  prev = { x: 0, y: 0, h: 0 };
   for (const t of tiles) {
     list[o++] = kindOf(t);
-    o = writeVarint(list, o, t.x);
-    o = writeVarint(list, o, t.y);
+    o = writeVarint(list, o, zigzag(t.x - prev.x));
+    o = writeVarint(list, o, zigzag(t.y - prev.y - prev.h));
+    prev = t;
     o = writeVarint(list, o, t.w);
     o = writeVarint(list, o, t.h);
     switch (t.encoding) {
@@ -475,14 +487,18 @@ export function decodeUpdate(bytes: Uint8Array, history: CodecHistory = new Code
   const need = (n: number, what: string): void => {
     if (o + n > src.length) bad(`truncated ${what} at ${o}`);
   };
+  let prev = { x: 0, y: 0, h: 0 };
   for (let i = 0; i < count; i++) {
     need(1, 'tile header');
     const kind = src[o++]!;
-    const x = varint('tile x');
-    const y = varint('tile y');
+    // Positions are relative: x to the previous tile's x, y to the previous tile's bottom edge.
+    const x = prev.x + unzigzag(varint('tile x'));
+    const y = prev.y + prev.h + unzigzag(varint('tile y'));
     const w = varint('tile w');
     const h = varint('tile h');
+    if (x < 0 || y < 0) bad('tile position below 0');
     if (x > 0xffff || y > 0xffff || w > 0xffff || h > 0xffff) bad('tile field above 65535');
+    prev = { x, y, h };
     area += w * h;
     if (area > maxArea) bad(`tiles cover more than ${limits.maxAreaRatio}x the frame`);
     let tile: DecodedTile;
