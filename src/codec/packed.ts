@@ -39,8 +39,9 @@ export type PackResult = { kind: 'solid'; color: number } | { kind: 'packed'; bi
 export function packRect(words: Uint32Array, stride: number, r: Rect, maxColors: number = ENCODER_MAX_COLORS): PackResult {
   const { w, h } = r;
   const palette: number[] = [];
-  let lookup: Map<number, number> | null = null;
+  let hashed = false;
   const idx = new Uint8Array(w * h);
+  const counts = new Uint32Array(MAX_PALETTE);
   let last = -1;
   let lastIndex = 0;
   let i = 0;
@@ -50,7 +51,7 @@ export function packRect(words: Uint32Array, stride: number, r: Rect, maxColors:
     for (let p = y * stride + r.x; p < end; p++) {
       const c = words[p]! & 0xffffff;
       if (c !== last) {
-        let k = lookup ? (lookup.get(c) ?? -1) : palette.indexOf(c);
+        let k = hashed ? hashGet(c) : palette.indexOf(c);
         if (k < 0) {
           if (palette.length === maxColors) {
             fits = false;
@@ -58,12 +59,17 @@ export function packRect(words: Uint32Array, stride: number, r: Rect, maxColors:
           }
           k = palette.length;
           palette.push(c);
-          if (lookup) lookup.set(c, k);
-          else if (palette.length > LINEAR_SEARCH) lookup = new Map(palette.map((v, j) => [v, j]));
+          if (hashed) hashSet(c, k);
+          else if (palette.length > LINEAR_SEARCH) {
+            hashClear();
+            palette.forEach((v, j) => hashSet(v, j));
+            hashed = true;
+          }
         }
         last = c;
         lastIndex = k;
       }
+      counts[lastIndex]!++;
       idx[i++] = lastIndex;
     }
   }
@@ -87,20 +93,50 @@ export function packRect(words: Uint32Array, stride: number, r: Rect, maxColors:
   const body = new Uint8Array(packedBodyLength(w, h, bits, colors));
   // Most frequent colour first (ties: first seen), so the background of text is index 0 in every
   // tile and a glyph packs to the same bits wherever it is, whichever colour a tile starts with.
-  const counts = new Uint32Array(colors);
-  for (let j = 0; j < idx.length; j++) counts[idx[j]!]!++;
   const order = Array.from(palette.keys()).sort((a, b) => counts[b]! - counts[a]! || a - b);
-  const remap = new Uint8Array(colors);
-  order.forEach((from, to) => (remap[from] = to));
-  for (let j = 0; j < idx.length; j++) idx[j] = remap[idx[j]!]!;
+  let sorted = true;
+  for (let j = 0; j < colors; j++) if (order[j] !== j) sorted = false;
+  if (!sorted) {
+    const remap = new Uint8Array(colors);
+    order.forEach((from, to) => (remap[from] = to));
+    for (let j = 0; j < idx.length; j++) idx[j] = remap[idx[j]!]!;
+  }
   let o = 0;
-  for (const c of order.map((k) => palette[k]!)) {
+  for (const k of order) {
+    const c = palette[k]!;
     body[o++] = c >>> 16;
     body[o++] = (c >>> 8) & 0xff;
     body[o++] = c & 0xff;
   }
   packIndices(idx, w, h, bits, body, o);
   return { kind: 'packed', bits, colors, body };
+}
+
+// Colour -> palette index for palettes past LINEAR_SEARCH: open addressing in a table four
+// times the largest palette, reused by every call (the encoder is synchronous).
+const HASH_SLOTS = 1024;
+const hashKeys = new Int32Array(HASH_SLOTS);
+const hashValues = new Int16Array(HASH_SLOTS);
+
+function hashClear(): void {
+  hashKeys.fill(-1);
+}
+
+function slotOf(c: number): number {
+  let s = Math.imul(c, 0x9e3779b1) >>> 22;
+  while (hashKeys[s] !== -1 && hashKeys[s] !== c) s = (s + 1) & (HASH_SLOTS - 1);
+  return s;
+}
+
+function hashGet(c: number): number {
+  const s = slotOf(c);
+  return hashKeys[s] === c ? hashValues[s]! : -1;
+}
+
+function hashSet(c: number, k: number): void {
+  const s = slotOf(c);
+  hashKeys[s] = c;
+  hashValues[s] = k;
 }
 
 /** Rows of indices, most significant bits first (the leftmost pixel in the high bits), each row padded to a byte. */

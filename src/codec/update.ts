@@ -45,16 +45,18 @@ export const ENCODING_PACKED_1 = 4;
 const PACKED_BITS: readonly PackedBits[] = [1, 2, 4, 8];
 
 /**
- * Raw deflate level of the blob (docs/codec.md, "Choices"): 6 while the bodies are at most
- * BLOB_LEVEL6_MAX bytes (palette-packed screens: a text screen is ~200 KB of bodies and level 6
- * costs ~1 ms more than level 1 there while saving a quarter of the bytes), 1 above that, where
- * the bodies are mostly RGB (photos, video) and level 6 would cost several times the time.
+ * Raw deflate level of the blob (docs/codec.md, "Choices"). Palette-packed bodies (text,
+ * window chrome) deflate fast at any level: 9 up to 256 KiB (a screen of text is ~190 KB;
+ * level 9 saves ~5% over 6 and a third over 1 for ~10 ms), 6 up to 512 KiB. Larger bodies,
+ * or bodies that are mostly RGB (photos, gradients, video), get level 1: there the higher
+ * levels cost several times the time for 5-10% fewer bytes.
  */
-export function blobLevel(bodyBytes: number): number {
-  return bodyBytes <= BLOB_LEVEL9_MAX ? 9 : bodyBytes <= BLOB_LEVEL6_MAX ? 6 : 1;
+export function blobLevel(bodyBytes: number, rgbBytes: number): number {
+  if (rgbBytes * 2 > bodyBytes || bodyBytes > BLOB_LEVEL6_MAX) return 1;
+  return bodyBytes <= BLOB_LEVEL9_MAX ? 9 : 6;
 }
+export const BLOB_LEVEL6_MAX = 512 << 10;
 export const BLOB_LEVEL9_MAX = 256 << 10;
-export const BLOB_LEVEL6_MAX = 1 << 20;
 
 interface TileBase {
   x: number;
@@ -149,8 +151,8 @@ export const DEFAULT_UPDATE_LIMITS: Readonly<UpdateLimits> = Object.freeze({
   maxAreaRatio: 2,
 });
 
-/** Packed tiles whose bodies one update may carry (uncompressed), so an update stays a bounded amount of work to build. */
-const MAX_BODY_BYTES_PER_UPDATE = 8 << 20;
+/** Room kept in an update for its header and tile list when cutting a change by body size. */
+const LIST_ROOM = 64 << 10;
 
 /**
  * An upper bound of the bytes a tile takes on the wire (for packing tiles under a record size).
@@ -248,13 +250,15 @@ export function encodeUpdate(update: UpdateInput, history?: CodecHistory, level?
  * is halved. The history absorbs each update in turn.
  */
 export function encodeUpdates(update: UpdateInput, history: CodecHistory, maxBytes: number = DEFAULT_UPDATE_LIMITS.maxBytes, level?: number): Uint8Array[] {
-  // First cut: by uncompressed body size, so no single deflate call grows without bound.
+  // First cut: by uncompressed body size, at most what fits even if deflate cannot shrink it
+  // (RGB of a photo), so a group is deflated once; halving below is for the rare rest.
+  const cap = Math.max(1, maxBytes - LIST_ROOM);
   const groups: Tile[][] = [];
   let group: Tile[] = [];
   let bodies = 0;
   for (const t of update.tiles) {
     const n = t.encoding === 'packed' ? t.body.length : 0;
-    if (group.length > 0 && (bodies + n > MAX_BODY_BYTES_PER_UPDATE || group.length === 0xffff)) {
+    if (group.length > 0 && (bodies + n > cap || group.length === 0xffff)) {
       groups.push(group);
       group = [];
       bodies = 0;
@@ -302,6 +306,7 @@ function buildUpdate(update: UpdateInput, history: CodecHistory, level: number |
   const headSize = 3 + (reset ? varintBytes(seq) + varintBytes(width) + varintBytes(height) : 1) + varintBytes(tiles.length);
   let size = 0; // of the tile list
   let bodyBytes = 0;
+  let rgbBytes = 0;
   let hasZlib = false;
   let prev = { x: 0, y: 0, h: 0 };
   for (const t of tiles) {
@@ -330,6 +335,7 @@ function buildUpdate(update: UpdateInput, history: CodecHistory, level: number |
         if (t.body.length !== packedBodyLength(t.w, t.h, t.bits, t.colors)) fail('packed body of the wrong length');
         size += t.bits === 0 ? 0 : 1;
         bodyBytes += t.body.length;
+        if (t.bits === 0) rgbBytes += t.body.length;
         break;
     }
   }
@@ -376,7 +382,7 @@ function buildUpdate(update: UpdateInput, history: CodecHistory, level: number |
       b += t.body.length;
     }
     const dictionary = reset ? undefined : history.dictionary;
-    const lvl = level ?? blobLevel(bodyBytes);
+    const lvl = level ?? blobLevel(bodyBytes, rgbBytes);
     blob = deflateRawSync(bodies, dictionary && dictionary.length > 0 ? { level: lvl, dictionary } : { level: lvl });
   }
   // A long tile list (a full-screen change is ~500 tiles, mostly solid) deflates to a fifth:
