@@ -92,3 +92,34 @@ t.test('kitty: copies that a=c cannot replay in order are repainted from the fra
   const after = p.apply(update(3, 128, 128, [{ encoding: 'solid', x: 0, y: 0, w: 4, h: 4, color: 0 }, { encoding: 'copy', x: 8, y: 8, w: 4, h: 4, srcX: 0, srcY: 0 }])).out;
   t.notMatch(after, /a=c/, 'a copy after a painted tile is repainted too');
 });
+
+t.test('kitty: packed updates that continue the history are repainted from the framebuffer', async (t) => {
+  const { FramePipeline } = await import('../daemon/frame-pipeline.js');
+  const { createFramebuffer } = await import('../codec/index.js');
+  const { glyph, prng } = await import('../codec/synthetic.js');
+  const size = { width: 128, height: 64 };
+  const screen = createFramebuffer('bgrx', 128, 64);
+  const pipe = new FramePipeline(size);
+  const p = new Picture(createRenderer('kitty'), area);
+  p.show();
+  pipe.ingest({ ...screen, x: 0, y: 0 });
+  const first = pipe.encode(size, 'full', 1)!;
+  for (const u of first.updates) p.apply(u);
+  // A typed glyph: a 6x13 packed tile continuing the history; tiny, so plain RGB for kitty.
+  glyph(screen, 20, 30, prng(5), 6, 13);
+  pipe.ingest({ ...screen, x: 0, y: 0 });
+  const typed = pipe.encode(size, [{ x: 20, y: 30, w: 6, h: 13 }], first.lastSeq + 1)!;
+  t.match(typed.tiles, [{ encoding: 'packed', bits: 1 }]);
+  const r = p.apply(typed.updates[0]!);
+  t.equal(r.seq, first.lastSeq + 1);
+  t.match(r.out, /a=f,i=\d+,r=1,x=\d+,y=\d+,s=\d+,v=\d+,f=24,X=1/, 'a frame edit of plain RGB (no o=z)');
+  t.notMatch(r.out, /o=z/);
+  // An update that was lost in between: the next one does not follow and is refused.
+  glyph(screen, 40, 30, prng(6), 6, 13);
+  pipe.ingest({ ...screen, x: 0, y: 0 });
+  const lost = pipe.encode(size, [{ x: 40, y: 30, w: 6, h: 13 }], typed.lastSeq + 1)!;
+  glyph(screen, 60, 30, prng(7), 6, 13);
+  pipe.ingest({ ...screen, x: 0, y: 0 });
+  const next = pipe.encode(size, [{ x: 60, y: 30, w: 6, h: 13 }], lost.lastSeq + 1)!;
+  t.throws(() => p.apply(next.updates[0]!), { code: 'RSO_ERR_PROTOCOL' }, 'a gap in the history fails closed');
+});
