@@ -397,6 +397,8 @@ t.test('packed tiles with bad bodies, palettes or blobs are refused', async (t) 
   rejects(t, packedUpdate(4, 9, 2, 3, [...body, 0, 0, 0]), '3 colours at 1 bit');
   rejects(t, packedUpdate(6, 2, 1, 17, new Array(17 * 3 + 1).fill(0)), '17 colours at 4 bits');
   rejects(t, packedUpdate(4, 2, 1, 1, [1, 2, 3, 0]), 'a one-colour palette');
+  rejects(t, packedUpdate(6, 1, 2, 3, [1, 2, 3, 4, 5, 6, 7, 8, 9, 0x00, 0x10]), 'a palette of 3 colours for a 1x2 tile');
+  t.doesNotThrow(() => decodeUpdate(Uint8Array.from(packedUpdate(6, 1, 2, 2, [1, 2, 3, 4, 5, 6, 0x00, 0x10]))), 'the same tile with 2 colours is fine');
   rejects(t, [...header(1), ...tileHead(4, 0, 0, 9, 2)], 'palette size missing');
   rejects(t, [...header(1), ...tileHead(4, 0, 0, 9, 2), 1], 'packed tile without a blob');
   const blob = deflateRawSync(Uint8Array.from(body));
