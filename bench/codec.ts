@@ -94,10 +94,10 @@ scenario('scroll terminal 16 px, damage hint', base, scrolled, [term]);
   const ms = median(15, () => {
     const pipe = new FramePipeline(size);
     pipe.ingest({ ...base, x: 0, y: 0 });
-    pipe.encode(size, 'full', 1);
+    const first = pipe.encode(size, 'full', 1)!;
     pipe.ingest({ ...scrolled, x: 0, y: 0 });
     const t0 = performance.now();
-    const b = pipe.encode(size, [term], 2)!;
+    const b = pipe.encode(size, [term], first.lastSeq + 1)!;
     piped.push(performance.now() - t0);
     bytes = b.updates.reduce((n, u) => n + u.length, 0);
     tiles = b.tiles.length;
