@@ -107,6 +107,31 @@ t.test('DAMAGE reports a rectangle covering a change, and nothing while idle', a
   });
 });
 
+t.test('damage drawn while the capture opens under a busy event loop is not lost for good', async (t) => {
+  // DeltaRectangles reports only growth of the damaged region: a report that reached nobody
+  // used to leave a scrolling terminal damaged and silent forever (a frozen picture). A busy
+  // event loop while opening makes the server's reply and its damage reports arrive in one
+  // read, which is what dropped them; every open must still hear about later drawing.
+  const x = await startX({ width: 640, height: 480 });
+  t.teardown(() => x.stop());
+  await spawnWindow('xterm', ['-geometry', '60x20+0+0', '-e', 'sh', '-c', 'while :; do ls -lR /usr/share | head -c 200000; done'], x.env);
+  let silent = 0;
+  const opens = 10;
+  for (let i = 0; i < opens; i++) {
+    const busy = setInterval(() => {
+      const until = Date.now() + 30;
+      while (Date.now() < until);
+    }, 35);
+    const cap = await openX11Capture({ display: x.display }).finally(() => clearInterval(busy));
+    let reports = 0;
+    cap.onDamage(() => reports++);
+    await sleep(1000);
+    if (reports === 0) silent++;
+    await cap.close();
+  }
+  t.equal(silent, 0, `every one of ${opens} opens reports the terminal's drawing`);
+});
+
 t.test('the pointer position comes from QueryPointer', async (t) => {
   await withDesktop(async (x, cap) => {
     xrun(x.env, 'xdotool', ['mousemove', '--sync', '123', '456']);

@@ -32,6 +32,13 @@ interface DamageExt {
   Subtract(damage: number, repair: number, parts: number): void;
 }
 
+interface DamageState {
+  ext: DamageExt;
+  fixes: FixesExt;
+  id: number;
+  region: number;
+}
+
 interface FixesExt {
   CreateRegion(region: number, rects: { x: number; y: number; width: number; height: number }[]): void;
   DestroyRegion(region: number): void;
@@ -65,7 +72,6 @@ export interface X11CaptureOptions extends Omit<OpenCaptureOptions, 'backend'> {
 
 export class X11Capture implements CaptureBackend {
   readonly name = 'x11' as const;
-  readonly damageDriven: boolean;
   readonly area: Rect;
   private readonly listeners = new Set<(rects: Rect[]) => void>();
   private flushTimer: NodeJS.Timeout | undefined;
@@ -74,16 +80,21 @@ export class X11Capture implements CaptureBackend {
   private closed = false;
   private readonly offEvent: () => void;
 
+  /** Set once by open(), after the event listener exists; null when the server lacks DAMAGE. */
+  private damage: DamageState | null = null;
+
   private constructor(
     readonly conn: XConn,
     private readonly monitorList: Monitor[],
     area: Rect,
-    private readonly damage: { ext: DamageExt; fixes: FixesExt; id: number; region: number } | null,
     private readonly coalesceMs: number,
   ) {
     this.area = area;
-    this.damageDriven = damage !== null;
     this.offEvent = conn.onEvent((e) => this.onXEvent(e));
+  }
+
+  get damageDriven(): boolean {
+    return this.damage !== null;
   }
 
   static async open(opts: X11CaptureOptions = {}): Promise<X11Capture> {
@@ -92,8 +103,15 @@ export class X11Capture implements CaptureBackend {
       checkVisual(conn);
       const monitors = await queryMonitors(conn);
       const area = selectArea(monitors, { width: conn.screen.pixel_width, height: conn.screen.pixel_height }, opts.monitor);
-      const damage = await X11Capture.startDamage(conn);
-      return new X11Capture(conn, monitors, area, damage, opts.coalesceMs ?? 16);
+      const capture = new X11Capture(conn, monitors, area, opts.coalesceMs ?? 16);
+      capture.damage = await X11Capture.startDamage(conn);
+      // With DeltaRectangles the server reports only growth of the damaged region. Anything
+      // drawn between startDamage's Subtract and this line was reported before we could take
+      // it, so that part stays damaged and is never reported again: a frozen picture (seen
+      // when sharing began while a terminal scrolled and the daemon's event loop was busy).
+      // One flush now takes that region and empties it, so every later change is growth.
+      if (capture.damage) void capture.flush();
+      return capture;
     } catch (e) {
       await conn.close();
       throw e;
@@ -101,7 +119,7 @@ export class X11Capture implements CaptureBackend {
   }
 
   /** Creates the Damage object and the scratch region; null when the server lacks DAMAGE. */
-  private static async startDamage(conn: XConn): Promise<{ ext: DamageExt; fixes: FixesExt; id: number; region: number } | null> {
+  private static async startDamage(conn: XConn): Promise<DamageState | null> {
     let ext: DamageExt;
     let fixes: FixesExt;
     try {
