@@ -1,7 +1,15 @@
+import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);
 // Pull flow control against a real, busy screen: an agent that stops sending `ready` gets
-// nothing more (not even cursor messages) while the screen keeps changing, the daemon does not
-// read the screen meanwhile and its memory stays flat; one `ready` later, the agent gets the
-// current screen in one go, not a backlog.
+// nothing more (not even cursor messages) once it holds an update it has not acknowledged,
+// while the screen keeps changing; the daemon does not read the screen meanwhile and its memory
+// stays flat; one `ready` later, the agent gets the current screen in one go, not a backlog.
+//
+// Two terminals: one that never stops writing, and one that writes in bursts with pauses (a
+// build log, a pager). The second once looked like a stall: a burst that ends on the same
+// screen as before reads the damage and finds nothing to send, and the agent, still owed an
+// update by its last `ready`, legitimately gets one more when the screen next differs. So the
+// test stops acknowledging and then waits until the agent holds an unacknowledged update,
+// which is the only moment from which pull flow control promises silence.
 import t from 'tap';
 import { hasXTools, spawnWindow, startX, xrun } from './helpers/x11.js';
 import { relayWithAgent } from './helpers/client-pairing.js';
@@ -11,19 +19,24 @@ import { daemonPid, startShare } from './helpers/tmux.js';
 
 const missing = hasXTools();
 
-t.test('an agent that stops reading receives nothing more; the daemon stays flat', { skip: missing }, async (t) => {
+const TERMINALS = [
+  { name: 'a terminal that never stops writing', loop: 'while :; do ls -lR /usr/share | head -c 200000; done' },
+  // Each burst ends with a new last line, so every pause shows a screen the agent has not seen.
+  { name: 'a terminal that writes in bursts', loop: 'while :; do ls -lR /usr/share | head -c 20000; date +%s%N; sleep 0.05; done' },
+];
+
+for (const term of TERMINALS) t.test(`${term.name}: an agent that stops reading receives nothing more; the daemon stays flat`, { skip: missing }, async (t) => {
   const x = await startX({ width: 1280, height: 720 });
   t.teardown(() => x.stop());
   const relay = await relayWithAgent();
   t.teardown(() => relay.stop());
-  // A terminal that redraws all the time.
-  await spawnWindow('xterm', ['-geometry', '100x40+0+0', '-e', 'sh', '-c', 'while :; do ls -lR /usr/share | head -c 200000; done'], x.env);
+  await spawnWindow('xterm', ['-geometry', '100x40+0+0', '-e', 'sh', '-c', term.loop], x.env);
 
   let digits = '';
   const agentP = TestAgent.open(relay.url, relay.token, (d) => (digits = d));
   while (digits === '') await new Promise((r) => setTimeout(r, 20));
   const pane = startShare([digits, '--relay', relay.url], { DISPLAY: x.display, XAUTHORITY: '/dev/null' });
-  t.teardown(() => pane.kill());
+  t.teardown(() => { require('node:fs').writeFileSync('/tmp/sf-events-' + term.loop.length + '-' + Date.now() + '.json', JSON.stringify(pane.events())); pane.kill(); });
   const agent = await agentP;
   await agent.ready({ width: 1280, height: 720 });
   await pane.waitText(/Enter.*accept/);
@@ -35,7 +48,8 @@ t.test('an agent that stops reading receives nothing more; the daemon stays flat
   t.ok(true, 'updates flow while the agent says ready');
 
   agent.autoReady = false;
-  await new Promise((r) => setTimeout(r, 1000));
+  // Our last ready still asks for one more update; from when it arrives, nothing may.
+  await agent.waitFor(() => agent.owesReady, 15_000, 'the update our last ready asked for');
   const pid = daemonPid(pane)!;
   const updates = agent.updates.length;
   const messages = agent.messages.length;

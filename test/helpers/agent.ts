@@ -28,6 +28,8 @@ export class TestAgent {
   autoReady = true;
   viewport: { width: number; height: number };
   private lastSeq = 0;
+  /** The seq our last `ready` acknowledged. */
+  private readySeq = 0;
   private waiters: Array<() => void> = [];
 
   private constructor(readonly session: SecureSession, viewport: { width: number; height: number }) {
@@ -58,7 +60,16 @@ export class TestAgent {
   /** Tells the daemon our picture size and the last update drawn. */
   ready(viewport = this.viewport): Promise<void> {
     this.viewport = viewport;
+    this.readySeq = this.lastSeq;
     return this.send({ type: 'ready', width: viewport.width, height: viewport.height, seq: this.lastSeq });
+  }
+
+  /**
+   * The daemon is waiting for our `ready`: we hold an update we have not acknowledged. Until
+   * then, pull flow control still allows the daemon one more update (our last ready asked for it).
+   */
+  get owesReady(): boolean {
+    return this.lastSeq > this.readySeq;
   }
 
   frameBytes(since = 0): number {
