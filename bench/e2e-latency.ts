@@ -69,6 +69,8 @@ interface Figures {
   link?: LinkFigures;
   /** When most keys were never drawn: what the session and the daemon were doing. */
   stall?: string;
+  /** Typing, medians from the daemon's debug events: key -> read started -> update sent -> drawn. */
+  split?: string;
 }
 
 /** The whole measurement against a relay at `relayUrl` (agent token `token`). */
@@ -99,7 +101,8 @@ async function measure(relayUrl: string, token: string, gapMs: number): Promise<
     let digits = '';
     const agentP = TestAgent.open(relayUrl, token, (d) => (digits = d), { width: W, height: H });
     while (digits === '') await sleep(20);
-    pane = startShare([digits, '--relay', relayUrl], { DISPLAY: x.display, XAUTHORITY: '/dev/null' });
+    // SHARE_NODE_OPTIONS (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof) goes to `rso share` only.
+    pane = startShare([digits, '--relay', relayUrl], { DISPLAY: x.display, XAUTHORITY: '/dev/null', ...(process.env.SHARE_NODE_OPTIONS ? { NODE_OPTIONS: process.env.SHARE_NODE_OPTIONS } : {}) });
     agent = await agentP;
     const a = agent;
     // Every update the agent receives goes through the viewer's pipeline at once; the time is
@@ -130,15 +133,20 @@ async function measure(relayUrl: string, token: string, gapMs: number): Promise<
     xrun(x.env, 'xdotool', ['windowactivate', '--sync', String(term.wid)]);
     await a.settle(500, 30_000);
     const lat: number[] = [];
+    const keys: Array<{ t0: number; at: number }> = [];
     for (let i = 0; i < N; i++) {
       const mark = drawn.length;
       const t0 = await act(['type', '--window', String(term.wid), i % 10 === 9 ? ' ' : 'x']);
       const end = Date.now() + 3000;
       while (Date.now() < end && !drawn.slice(mark).some((d) => d.at >= t0)) await sleep(2);
       const first = drawn.slice(mark).find((d) => d.at >= t0);
-      if (first) lat.push(first.at - t0);
+      if (first) {
+        lat.push(first.at - t0);
+        keys.push({ t0, at: first.at });
+      }
       await sleep(gapMs);
     }
+    const split = typingSplit(keys, pane.events());
 
     // Most keys never drawn: say what the session and the daemon were doing.
     const stall = lat.length < N / 2 ? `${lat.length} of ${N} keys drawn; ${sessionState(a, pane)}` : undefined;
@@ -160,6 +168,7 @@ async function measure(relayUrl: string, token: string, gapMs: number): Promise<
       bps: window5.reduce((n, d) => n + d.wire, 0) / secs,
       kittyBps: window5.reduce((n, d) => n + d.bytes, 0) / secs,
       ...(stall ? { stall } : {}),
+      split,
     };
   } catch (err) {
     if (agent && pane) process.stderr.write(`e2e-latency: the measurement failed; ${sessionState(agent, pane)}\n`);
@@ -167,6 +176,29 @@ async function measure(relayUrl: string, token: string, gapMs: number): Promise<
   } finally {
     await tidy();
   }
+}
+
+/**
+ * Where a key's time went, from the daemon's debug events (wall clock, ms): xdotool exit ->
+ * the daemon starts reading -> its update is sent -> the viewer wrote the kitty bytes.
+ */
+function typingSplit(keys: Array<{ t0: number; at: number }>, ev: Array<Record<string, unknown> & { event: string }>): string {
+  const reads = ev.filter((e) => e.event === 'read').map((e) => Number(e.t));
+  const sent = ev.filter((e) => e.event === 'update').map((e) => Number(e.t));
+  const a: number[] = [];
+  const b: number[] = [];
+  const c: number[] = [];
+  for (const k of keys) {
+    // Events carry whole milliseconds: a read in the same millisecond as the exit counts.
+    const r = reads.find((t) => t >= Math.floor(k.t0) && t <= k.at);
+    const u = r === undefined ? undefined : sent.find((t) => t >= r && t <= k.at + 1);
+    if (r === undefined || u === undefined) continue;
+    a.push(r - k.t0);
+    b.push(u - r);
+    c.push(k.at - u);
+  }
+  const m = (xs: number[]): string => (xs.length ? fig(quantile(xs, 0.5)) : '—');
+  return `key -> read ${m(a)} ms, read -> sent ${m(b)} ms, sent -> drawn ${m(c)} ms (medians of ${a.length})`;
 }
 
 /**
@@ -243,7 +275,8 @@ async function main(): Promise<void> {
   let imp: Figures | null = null;
   let why: string | null = null;
   let how = '';
-  const unavailable = linkUnavailable();
+  // IMPAIRED=0 measures the loopback part alone.
+  const unavailable = process.env.IMPAIRED === '0' ? 'IMPAIRED=0' : linkUnavailable();
   let link: ImpairedLink | undefined;
   if (unavailable) why = `skipped: ${unavailable}`;
   else {
@@ -282,6 +315,8 @@ async function main(): Promise<void> {
   console.log(row('fast quarter screen, updates drawn', loop.ups, imp?.ups ?? null, '/s', imp ? `(ceiling ~${fig(1000 / (4 * DELAY_MS))}/s: one update per 2 RTT)` : ''));
   console.log(row('fast quarter screen, update bytes', loop.bps / 1e6, imp ? imp.bps / 1e6 : null, 'MB/s'));
   console.log(row('fast quarter screen, kitty output', loop.kittyBps / 1e6, imp ? imp.kittyBps / 1e6 : null, 'MB/s'));
+  if (loop.split) console.log(`loopback typing split: ${loop.split}`);
+  if (imp?.split) console.log(`impaired typing split: ${imp.split}`);
   if (loop.stall) console.log(`loopback: most keys were not drawn: ${loop.stall}`);
   if (imp?.stall) console.log(`impaired link: most keys were not drawn: ${imp.stall}`);
   console.log(`load average at end ${loadavg().map((v) => v.toFixed(2)).join(' ')}`);
