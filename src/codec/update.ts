@@ -151,7 +151,7 @@ export const DEFAULT_UPDATE_LIMITS: Readonly<UpdateLimits> = Object.freeze({
   maxAreaRatio: 2,
 });
 
-/** Room kept in an update for its header and tile list when cutting a change by body size. */
+/** Room kept in an update for its header and tile list when cutting a change by body size (at most a quarter of it). */
 const LIST_ROOM = 64 << 10;
 
 /**
@@ -252,7 +252,7 @@ export function encodeUpdate(update: UpdateInput, history?: CodecHistory, level?
 export function encodeUpdates(update: UpdateInput, history: CodecHistory, maxBytes: number = DEFAULT_UPDATE_LIMITS.maxBytes, level?: number): Uint8Array[] {
   // First cut: by uncompressed body size, at most what fits even if deflate cannot shrink it
   // (RGB of a photo), so a group is deflated once; halving below is for the rare rest.
-  const cap = Math.max(1, maxBytes - LIST_ROOM);
+  const cap = Math.max(1, maxBytes - Math.min(LIST_ROOM, Math.floor(maxBytes / 4)));
   const groups: Tile[][] = [];
   let group: Tile[] = [];
   let bodies = 0;
