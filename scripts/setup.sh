@@ -7,11 +7,11 @@ cd "$(dirname "$0")/.."
 
 # What the tests and benchmarks use: a real X server with a window manager and X tools for
 # capture, windows and input (xvfb xauth openbox xdotool x11-utils x11-apps x11-xserver-utils
-# xterm imagemagick), real terminals and a pty (tmux xterm kitty), the sixel baselines (chafa
+# xterm imagemagick; xserver-xephyr for two monitors side by side), real terminals and a pty (tmux xterm kitty), the sixel baselines (chafa
 # libsixel-bin), the VNC baseline (x11vnc), the plain TCP relay baseline (socat), man page lint (mandoc), certificates
 # (openssl), the relay cluster tests (redis-server), the relay page test (chromium) and the
 # release signature test (minisign).
-DEB_PACKAGES=(xvfb xauth openbox xdotool x11-utils x11-apps x11-xserver-utils xterm imagemagick x11vnc
+DEB_PACKAGES=(xvfb xserver-xephyr xauth openbox xdotool x11-utils x11-apps x11-xserver-utils xterm imagemagick x11vnc
   tmux kitty chafa libsixel-bin socat mandoc openssl redis-server chromium minisign)
 
 missing=()

@@ -13,9 +13,10 @@ import { formatSessionNumber } from '../crypto/code.js';
 import { joinSession, openSession, type CloseInfo, type ResumeEvent, type SecureSession } from '../client/session.js';
 import { encodeFrame, encodeJson, parseFromAgent, type AgentMessage, type CustomerMessage, type ViewState } from '../protocol/app.js';
 import type { Rect } from '../codec/framebuffer.js';
-import { openCapture, type CaptureBackend } from './capture/backend.js';
+import { openCapture, type CaptureBackend, type Monitor } from './capture/backend.js';
+import { queryMonitors } from './capture/monitors.js';
 import { XConn } from './capture/xconn.js';
-import { admit, INITIAL_POLICY, step as policyStep, type DecideContext, type Policy, type PolicyAction } from './policy/policy.js';
+import { admit, INITIAL_POLICY, step as policyStep, type DecideContext, type Policy, type PolicyAction, type View } from './policy/policy.js';
 import { INPUT_RATE, fullBucket, type Bucket } from './policy/rate.js';
 import type { InputEvent } from '../protocol/app.js';
 import type { Injector } from './input/injector.js';
@@ -82,6 +83,10 @@ class ShareBoss {
   private appNames = new Map<string, { label: string; name: string }>();
   private lastRegion = '';
   private timers: NodeJS.Timeout[] = [];
+  /** Timers that belong to the open capture (cursor poll, polling backends): stopped with it. */
+  private captureTimers: NodeJS.Timeout[] = [];
+  /** The monitor the open capture covers (undefined: the whole display). */
+  private captureMonitor: number | undefined;
   private offDamage: (() => void) | null = null;
   private readonly abort = new AbortController();
   private finished = false;
@@ -244,6 +249,7 @@ class ShareBoss {
         case 'accept':
           this.debug('accepted');
           this.sendState();
+          await this.listMonitors();
           return;
         case 'decline':
           await this.finish('declined');
@@ -255,7 +261,7 @@ class ShareBoss {
           await this.listApps();
           return;
         case 'share-screen':
-          await this.applyPolicy({ type: 'share-screen' });
+          await this.applyPolicy(effect.monitor === undefined ? { type: 'share-screen' } : { type: 'share-screen', monitor: effect.monitor });
           return;
         case 'share-apps':
           await this.applyPolicy({ type: 'share-apps', apps: effect.keys });
@@ -299,9 +305,39 @@ class ShareBoss {
 
   // ---- policy and capture --------------------------------------------------------------
 
+  /**
+   * With several monitors and no --monitor, the panel offers a choice when the customer shares
+   * the screen. Listing them reads no pixel (RandR/Xinerama geometry only), and only after the
+   * customer accepted the engineer.
+   */
+  private async listMonitors(): Promise<void> {
+    if (this.opts.monitor !== undefined) return;
+    let list: Monitor[];
+    try {
+      list = await queryMonitors(await this.xconn());
+    } catch {
+      // No X display to ask (the portable backend elsewhere): it shares its primary display.
+      return;
+    }
+    this.dispatch({ type: 'monitors-listed', monitors: list.map((m) => ({ index: m.index, label: `${m.width}x${m.height} at ${m.x},${m.y}`, primary: m.primary })) });
+  }
+
+  /** The monitor a view needs captured: the one chosen in the panel, else --monitor's (or all). */
+  private monitorFor(view: View): number | undefined {
+    return view.kind === 'screen' && view.monitor !== undefined ? view.monitor : this.opts.monitor;
+  }
+
   private async applyPolicy(action: PolicyAction): Promise<void> {
     const next = policyStep(this.policy, action);
-    if (next.view.kind !== 'none') await this.openCaptureOnce();
+    let reopened = false;
+    if (next.view.kind !== 'none') {
+      const monitor = this.monitorFor(next.view);
+      if (this.capturing && monitor !== this.captureMonitor) {
+        await this.closeCapture();
+        reopened = true;
+      }
+      await this.openCaptureOnce(monitor);
+    }
     if (this.finished) return;
     const before = this.policy;
     this.policy = next;
@@ -312,7 +348,7 @@ class ShareBoss {
     this.sendState();
     const on = next.view.kind !== 'none' && !next.paused;
     const wasOn = before.view.kind !== 'none' && !before.paused;
-    if (on && wasOn && JSON.stringify(before.view) !== JSON.stringify(next.view)) this.feedFrames({ type: 'region-changed' });
+    if (!reopened && on && wasOn && JSON.stringify(before.view) !== JSON.stringify(next.view)) this.feedFrames({ type: 'region-changed' });
     else this.feedFrames({ type: 'share', on });
   }
 
@@ -476,27 +512,46 @@ class ShareBoss {
     return false;
   }
 
+  /**
+   * Another monitor was chosen: the open capture stops (sharing off for the frame flow, a read
+   * in progress finishes first so it never meets a closed connection) and is closed.
+   */
+  private async closeCapture(): Promise<void> {
+    this.feedFrames({ type: 'share', on: false });
+    for (let waited = 0; this.frames.busy && waited < 5000; waited += 10) await new Promise((r) => setTimeout(r, 10));
+    for (const t of this.captureTimers) clearInterval(t);
+    this.captureTimers = [];
+    this.offDamage?.();
+    this.offDamage = null;
+    const capture = this.capture;
+    this.capture = null;
+    this.capturing = null;
+    this.pipeline = null;
+    await capture?.close().catch(() => undefined);
+  }
+
   /** Opens the display for reading. Only ever called after the customer chose what to share. */
-  private openCaptureOnce(): Promise<CaptureBackend> {
+  private openCaptureOnce(monitor: number | undefined): Promise<CaptureBackend> {
     if (this.capturing) return this.capturing;
+    this.captureMonitor = monitor;
     this.capturing = (async () => {
-      this.debug('capture-open', { backend: this.opts.capture });
+      this.debug('capture-open', { backend: this.opts.capture, monitor: monitor ?? 'all' });
       const capture = await openCapture({
         backend: this.opts.capture,
         ...(this.opts.display !== undefined ? { display: this.opts.display } : {}),
-        ...(this.opts.monitor !== undefined ? { monitor: this.opts.monitor } : {}),
+        ...(monitor !== undefined ? { monitor } : {}),
       });
       if (this.finished) {
         await capture.close();
         throw new RsoError('RSO_ERR_INTERNAL', undefined, 'capture opened after the end');
       }
       this.capture = capture;
-      if (capture.name !== 'x11') this.regionConn = await XConn.open(this.opts.display).catch(() => null);
+      if (capture.name !== 'x11') this.regionConn ??= await XConn.open(this.opts.display).catch(() => null);
       const size = capture.size();
       this.pipeline = new FramePipeline(size);
       this.offDamage = capture.onDamage((rects) => this.feedFrames({ type: 'damage', rects }));
-      if (!capture.damageDriven) this.every(POLL_MS, () => this.feedFrames({ type: 'damage', rects: [{ x: 0, y: 0, w: size.width, h: size.height }] }));
-      this.every(CURSOR_POLL_MS, () => void this.pollCursor());
+      if (!capture.damageDriven) this.captureTimers.push(setInterval(() => this.feedFrames({ type: 'damage', rects: [{ x: 0, y: 0, w: size.width, h: size.height }] }), POLL_MS));
+      this.captureTimers.push(setInterval(() => void this.pollCursor(), CURSOR_POLL_MS));
       this.send({ type: 'info', host: hostname().slice(0, 128), os: `${osType()} ${release()}`.slice(0, 128), screen: size });
       this.feedFrames({ type: 'screen', width: size.width, height: size.height });
       return capture;
@@ -608,8 +663,9 @@ class ShareBoss {
   }
 
   private clearTimers(): void {
-    for (const t of this.timers) clearInterval(t);
+    for (const t of [...this.timers, ...this.captureTimers]) clearInterval(t);
     this.timers = [];
+    this.captureTimers = [];
   }
 
   private debug(event: string, fields: Record<string, unknown> = {}): void {

@@ -110,6 +110,51 @@ export async function startX(opts: { width?: number; height?: number; wm?: boole
   };
 }
 
+/**
+ * Two monitors side by side, each `width` x `height`: Xephyr with two screens joined by
+ * Xinerama (Xvfb cannot lay out several monitors), running inside a private Xvfb. No window
+ * manager: windows appear exactly where their geometry puts them.
+ */
+export async function startDualHeadX(opts: { width: number; height: number }): Promise<XServer> {
+  const host = await startX({ width: opts.width * 2, height: opts.height, wm: false });
+  const screen = `${opts.width}x${opts.height}`;
+  const xephyr = spawn('Xephyr', ['-displayfd', '3', '-screen', screen, '-screen', screen, '+xinerama', '-nolisten', 'tcp', '-noreset'], {
+    env: host.env,
+    stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
+  });
+  let display: string;
+  try {
+    display = await new Promise<string>((resolve, reject) => {
+      let buf = '';
+      const timer = setTimeout(() => reject(new Error('Xephyr did not start')), 10_000);
+      (xephyr.stdio[3] as NodeJS.ReadableStream).on('data', (d: Buffer) => {
+        buf += d.toString();
+        const m = /^(\d+)\n/.exec(buf);
+        if (m) {
+          clearTimeout(timer);
+          resolve(`:${m[1]}`);
+        }
+      });
+      xephyr.on('exit', (code) => reject(new Error(`Xephyr exited with ${code}`)));
+    });
+  } catch (e) {
+    await kill(xephyr);
+    await host.stop();
+    throw e;
+  }
+  windowsByDisplay.set(display, []);
+  return {
+    display,
+    env: { ...process.env, DISPLAY: display, XAUTHORITY: '/dev/null' },
+    async stop() {
+      for (const w of windowsByDisplay.get(display) ?? []) await kill(w);
+      windowsByDisplay.delete(display);
+      await kill(xephyr);
+      await host.stop();
+    },
+  };
+}
+
 const windowsByDisplay = new Map<string, ChildProcess[]>();
 
 export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {

@@ -59,9 +59,12 @@ async function xineramaMonitors(conn: XConn): Promise<Monitor[] | null> {
 
 export async function queryMonitors(conn: XConn): Promise<Monitor[]> {
   const whole: Monitor[] = [{ index: 0, x: 0, y: 0, width: conn.screen.pixel_width, height: conn.screen.pixel_height, primary: true }];
-  const fromRandr = await randrMonitors(conn).catch(() => null);
-  if (fromRandr && fromRandr.length > 0) return fromRandr;
-  const fromXinerama = await xineramaMonitors(conn).catch(() => null);
-  if (fromXinerama && fromXinerama.length > 0) return fromXinerama;
+  const fromRandr = (await randrMonitors(conn).catch(() => null)) ?? [];
+  const fromXinerama = (await xineramaMonitors(conn).catch(() => null)) ?? [];
+  // On a desktop both describe the same heads (the server derives Xinerama from RandR). A
+  // server that joins several screens with Xinerama (Xephyr, Xnest, old multi-head setups)
+  // answers RandR for its first screen only: then Xinerama's longer list is the truth.
+  if (fromXinerama.length > fromRandr.length) return fromXinerama;
+  if (fromRandr.length > 0) return fromRandr;
   return whole;
 }

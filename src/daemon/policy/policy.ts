@@ -6,7 +6,8 @@ import type { InputEvent } from '../../protocol/app.js';
 import { RESERVED_KEY } from '../../protocol/keys.js';
 import { INPUT_RATE, costOf, take, type Bucket, type RateLimit } from './rate.js';
 
-export type View = { kind: 'none' } | { kind: 'screen' } | { kind: 'apps'; apps: readonly string[] };
+/** `monitor`: the one monitor shared on a display with several (absent: the whole display or --monitor's). */
+export type View = { kind: 'none' } | { kind: 'screen'; monitor?: number } | { kind: 'apps'; apps: readonly string[] };
 
 export interface Policy {
   readonly view: View;
@@ -18,7 +19,7 @@ export interface Policy {
 export const INITIAL_POLICY: Policy = Object.freeze({ view: Object.freeze({ kind: 'none' }), control: false, paused: false });
 
 export type PolicyAction =
-  | { type: 'share-screen' }
+  | { type: 'share-screen'; monitor?: number }
   | { type: 'share-apps'; apps: readonly string[] }
   | { type: 'stop-sharing' }
   | { type: 'pause' }
@@ -37,7 +38,7 @@ export class PolicyError extends Error {
 export function step(policy: Policy, action: PolicyAction): Policy {
   switch (action.type) {
     case 'share-screen':
-      return { ...policy, view: { kind: 'screen' } };
+      return { ...policy, view: action.monitor === undefined ? { kind: 'screen' } : { kind: 'screen', monitor: action.monitor } };
     case 'share-apps':
       if (action.apps.length === 0) throw new PolicyError('share-apps needs at least one application');
       return { ...policy, view: { kind: 'apps', apps: [...action.apps] } };

@@ -15,8 +15,8 @@ export interface Panel {
   destroy(): void;
 }
 
-/** Keys the reducer understands, named as blessed names them. */
-const KEYS = new Set(['enter', 'escape', 'space', 'up', 'down', 'C-c', 'q', 's', 'a', 'p', 'n', 'j', 'k', 'y', 'c']);
+/** Keys the reducer understands, named as blessed names them (digits: the monitor choice). */
+const KEYS = new Set(['enter', 'escape', 'space', 'up', 'down', 'C-c', 'q', 's', 'a', 'p', 'n', 'j', 'k', 'y', 'c', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
 
 export interface PanelOptions {
   input?: NodeJS.ReadableStream;

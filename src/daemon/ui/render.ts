@@ -125,9 +125,16 @@ export function render(state: UiState, opts: RenderOptions = {}): string {
       });
       lines.push('', '{bold}Up/Down{/bold}: move   {bold}Space{/bold}: select   {bold}Enter{/bold}: share the selection   {bold}Esc{/bold}: back   {bold}q{/bold}: end');
       break;
+    case 'monitor':
+      lines.push('This computer has several monitors. Which one do you want to share?', '');
+      [...state.monitors.map((m, i) => `${i + 1}: monitor ${i + 1}, ${esc(m.label)}${m.primary ? ' (primary)' : ''}`), 'all monitors'].forEach((label, i) => {
+        lines.push(i === phase.cursor ? `{inverse}> ${label}{/inverse}` : `  ${label}`);
+      });
+      lines.push('', `{bold}1{/bold}-{bold}${state.monitors.length}{/bold} or {bold}Up/Down{/bold} + {bold}Enter{/bold}: share it   {bold}Esc{/bold}: back   {bold}q{/bold}: end`);
+      break;
     case 'sharing': {
       const v = state.policy.view;
-      const what = v.kind === 'screen' ? 'your whole screen' : v.kind === 'apps' ? `only ${state.sharedLabels.map(esc).join(', ') || 'the chosen applications'}` : 'nothing';
+      const what = v.kind === 'screen' ? (v.monitor !== undefined && state.monitors.length > 0 ? `monitor ${v.monitor + 1} of ${state.monitors.length}` : 'your whole screen') : v.kind === 'apps' ? `only ${state.sharedLabels.map(esc).join(', ') || 'the chosen applications'}` : 'nothing';
       if (state.policy.control) {
         // Impossible to miss: someone else moves this mouse and types on this keyboard.
         lines.push(

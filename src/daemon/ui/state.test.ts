@@ -158,3 +158,40 @@ t.test('text from the other side cannot inject tags or escapes', async (t) => {
   const r = run([{ type: 'opened', number: '1', expiresAt: 0 }, { type: 'paired', peer: { ...verified, name: '{bold}Eve' }, code: '1' }], start());
   t.notMatch(render(r.state), '{bold}Eve');
 });
+
+t.test('several monitors: s asks which one (digits, arrows, all), one monitor is no question', async (t) => {
+  const monitors = [
+    { index: 0, label: '1920x1080 at 0,0', primary: false },
+    { index: 1, label: '1280x1024 at 1920,0', primary: true },
+  ];
+  const accepted = run([...paired, key('enter')], start()).state;
+  // One monitor (or none listed yet): s shares at once, as it always did.
+  t.same(run([{ type: 'monitors-listed', monitors: [monitors[0]!] }, key('s')], accepted).effects, [{ type: 'share-screen' }]);
+
+  let r = run([{ type: 'monitors-listed', monitors }, key('s')], accepted);
+  t.same(r.effects, [], 'nothing is shared while the customer chooses');
+  t.match(r.state.phase, { name: 'monitor', cursor: 1 }, 'the cursor starts on the primary monitor');
+  const text = render(r.state);
+  t.match(text, '1: monitor 1, 1920x1080 at 0,0');
+  t.match(text, '{inverse}> 2: monitor 2, 1280x1024 at 1920,0 (primary){/inverse}');
+  t.match(text, 'all monitors');
+  t.same(run([key('1')], r.state).effects, [{ type: 'share-screen', monitor: 0 }], 'a digit picks that monitor');
+  t.same(run([key('3')], r.state).effects, [], 'a digit past the list does nothing');
+  t.same(run([key('enter')], r.state).effects, [{ type: 'share-screen', monitor: 1 }]);
+  t.same(run([key('down'), key('enter')], r.state).effects, [{ type: 'share-screen' }], 'the last entry shares all monitors');
+  t.match(run([key('escape')], r.state).state.phase, { name: 'choose' }, 'Esc goes back without sharing');
+
+  // While sharing, s asks again and Esc returns to the status; the status names the monitor.
+  const policy = policyStep(INITIAL_POLICY, { type: 'share-screen', monitor: 1 });
+  r = run([{ type: 'policy', policy, sharedLabels: [] }], r.state);
+  t.match(r.state.phase, { name: 'sharing' }, 'a decided share leaves the choice');
+  t.match(render(r.state), 'Shared: monitor 2 of 2');
+  r = run([key('s')], r.state);
+  t.match(r.state.phase, { name: 'monitor' });
+  t.match(run([key('escape')], r.state).state.phase, { name: 'sharing' });
+
+  // A request to view answered with s goes through the same choice.
+  const asked = run([{ type: 'monitors-listed', monitors }, { type: 'request', what: 'view' }, key('s')], accepted);
+  t.same(asked.effects, [{ type: 'answer', request: 'view', granted: true }]);
+  t.match(asked.state.phase, { name: 'monitor' });
+});

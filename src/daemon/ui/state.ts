@@ -20,6 +20,15 @@ export interface AppChoice {
   label: string;
 }
 
+/** One monitor of the customer's display, as offered in the monitor choice. */
+export interface MonitorChoice {
+  /** Index for the capture backend (`--monitor N`). */
+  index: number;
+  /** `1920x1080 at 0,0` */
+  label: string;
+  primary: boolean;
+}
+
 /** A choice suggested on the command line (`--share`); the customer still confirms it. */
 export type Suggestion = { kind: 'screen' } | { kind: 'apps'; names: readonly string[] } | null;
 
@@ -32,6 +41,8 @@ export type Phase =
   | { name: 'choose' }
   | { name: 'loading-apps' }
   | { name: 'picker'; apps: readonly AppChoice[]; selected: readonly string[]; cursor: number }
+  /** Sharing the screen on a display with several monitors: which one (cursor past the last = all). */
+  | { name: 'monitor'; cursor: number }
   | { name: 'sharing' }
   | { name: 'ended'; message: string };
 
@@ -39,6 +50,8 @@ export interface UiState {
   phase: Phase;
   /** Where Esc in the picker goes back to. */
   pickerReturn: 'choose' | 'sharing';
+  /** The display's monitors when there are several and none was fixed with --monitor; else empty. */
+  monitors: readonly MonitorChoice[];
   suggestion: Suggestion;
   policy: Policy;
   peer: PeerView | null;
@@ -58,6 +71,8 @@ export type UiAction =
   | { type: 'paired'; peer: PeerView; code: string }
   /** `suggested`: keys of the listed apps that match the command line's suggestion. */
   | { type: 'apps-listed'; apps: readonly AppChoice[]; suggested: readonly string[] }
+  /** The display's monitors, listed after the customer accepted (only when there are several). */
+  | { type: 'monitors-listed'; monitors: readonly MonitorChoice[] }
   | { type: 'policy'; policy: Policy; sharedLabels: readonly string[] }
   | { type: 'request'; what: RequestKind }
   | { type: 'notice'; text: string }
@@ -67,7 +82,8 @@ export type UiEffect =
   | { type: 'accept' }
   | { type: 'decline' }
   | { type: 'list-apps' }
-  | { type: 'share-screen' }
+  /** `monitor`: the index chosen on a display with several monitors; absent: all of them. */
+  | { type: 'share-screen'; monitor?: number }
   | { type: 'share-apps'; keys: string[] }
   | { type: 'pause' }
   | { type: 'resume' }
@@ -93,6 +109,7 @@ export function initialUi(opts: { joining: boolean; suggestion: Suggestion; poli
   return {
     phase: { name: 'connecting', joining: opts.joining },
     pickerReturn: 'choose',
+    monitors: [],
     suggestion: opts.suggestion,
     policy: opts.policy,
     peer: null,
@@ -121,8 +138,11 @@ export function step(state: UiState, action: UiAction): UiStep {
       const selected = state.pickerReturn === 'sharing' && state.policy.view.kind === 'apps' ? [...state.policy.view.apps] : [...action.suggested];
       return { state: { ...state, phase: { name: 'picker', apps: action.apps, selected: selected.filter((k) => action.apps.some((a) => a.key === k)), cursor: 0 } }, effects: [] };
     }
+    case 'monitors-listed':
+      // One monitor is no choice: `s` then shares it at once, as before.
+      return { state: { ...state, monitors: action.monitors.length > 1 ? [...action.monitors] : [] }, effects: [] };
     case 'policy': {
-      const phase: Phase = action.policy.view.kind !== 'none' && (state.phase.name === 'choose' || state.phase.name === 'picker' || state.phase.name === 'loading-apps') ? { name: 'sharing' } : state.phase;
+      const phase: Phase = action.policy.view.kind !== 'none' && (state.phase.name === 'choose' || state.phase.name === 'picker' || state.phase.name === 'loading-apps' || state.phase.name === 'monitor') ? { name: 'sharing' } : state.phase;
       return { state: { ...state, policy: action.policy, sharedLabels: action.sharedLabels, phase }, effects: [] };
     }
     case 'request':
@@ -152,7 +172,17 @@ function phase(state: UiState): Phase['name'] {
 }
 
 function isAccepted(p: Phase): boolean {
-  return p.name === 'choose' || p.name === 'loading-apps' || p.name === 'picker' || p.name === 'sharing';
+  return p.name === 'choose' || p.name === 'loading-apps' || p.name === 'picker' || p.name === 'monitor' || p.name === 'sharing';
+}
+
+/**
+ * `s`: share the screen, or first ask which monitor when there are several. The cursor starts
+ * on the primary monitor: the smallest useful share is the usual answer.
+ */
+function shareScreen(state: UiState, from: 'choose' | 'sharing', effects: UiEffect[] = []): UiStep {
+  if (state.monitors.length === 0) return { state, effects: [...effects, { type: 'share-screen' }] };
+  const primary = state.monitors.findIndex((m) => m.primary);
+  return { state: { ...state, pickerReturn: from, phase: { name: 'monitor', cursor: Math.max(0, primary) } }, effects };
 }
 
 function notice(state: UiState, text: string): UiState {
@@ -176,7 +206,7 @@ function onKey(state: UiState, key: string): UiStep {
   if (state.prompt !== null && isAccepted(phase)) {
     const what = state.prompt;
     // The default is No: only an explicit choice shares anything.
-    if (key === 's') return { state: { ...state, prompt: null }, effects: [{ type: 'answer', request: what, granted: true }, { type: 'share-screen' }] };
+    if (key === 's') return shareScreen({ ...state, prompt: null }, phase.name === 'sharing' ? 'sharing' : 'choose', [{ type: 'answer', request: what, granted: true }]);
     if (key === 'a') return { state: { ...state, prompt: null, pickerReturn: phase.name === 'sharing' ? 'sharing' : 'choose', phase: { name: 'loading-apps' } }, effects: [{ type: 'answer', request: what, granted: true }, { type: 'list-apps' }] };
     if (key === 'enter' || key === 'escape' || key === 'n') return { state: { ...state, prompt: null }, effects: [{ type: 'answer', request: what, granted: false }] };
     return { state, effects: [] };
@@ -196,17 +226,19 @@ function onKey(state: UiState, key: string): UiStep {
       if (key === 'escape') return { state, effects: [{ type: 'decline' }] };
       return { state, effects: [] };
     case 'choose':
-      if (key === 's') return { state, effects: [{ type: 'share-screen' }] };
+      if (key === 's') return shareScreen(state, 'choose');
       if (key === 'a') return { state: { ...state, pickerReturn: 'choose', phase: { name: 'loading-apps' } }, effects: [{ type: 'list-apps' }] };
-      if (key === 'enter' && state.suggestion?.kind === 'screen') return { state, effects: [{ type: 'share-screen' }] };
+      if (key === 'enter' && state.suggestion?.kind === 'screen') return shareScreen(state, 'choose');
       return { state, effects: [] };
+    case 'monitor':
+      return onMonitorKey(state, phase, key);
     case 'loading-apps':
       if (key === 'escape') return { state: { ...state, phase: state.pickerReturn === 'sharing' ? { name: 'sharing' } : { name: 'choose' } }, effects: [] };
       return { state, effects: [] };
     case 'picker':
       return onPickerKey(state, phase, key);
     case 'sharing':
-      if (key === 's') return { state, effects: [{ type: 'share-screen' }] };
+      if (key === 's') return shareScreen(state, 'sharing');
       if (key === 'a') return { state: { ...state, pickerReturn: 'sharing', phase: { name: 'loading-apps' } }, effects: [{ type: 'list-apps' }] };
       if (key === 'p') return { state, effects: [{ type: state.policy.paused ? 'resume' : 'pause' }] };
       if (key === 'c' && state.policy.control) return { state, effects: [{ type: 'revoke-control' }] };
@@ -232,6 +264,30 @@ function onPickerKey(state: UiState, phase: Extract<Phase, { name: 'picker' }>, 
     case 'enter':
       if (phase.selected.length === 0) return { state: notice(state, 'Select at least one application with Space, or press Esc.'), effects: [] };
       return { state, effects: [{ type: 'share-apps', keys: [...phase.selected] }] };
+    case 'escape':
+      return { state: { ...state, phase: state.pickerReturn === 'sharing' ? { name: 'sharing' } : { name: 'choose' } }, effects: [] };
+    default:
+      return { state, effects: [] };
+  }
+}
+
+function onMonitorKey(state: UiState, phase: Extract<Phase, { name: 'monitor' }>, key: string): UiStep {
+  // Entries: each monitor, then "all monitors".
+  const n = state.monitors.length + 1;
+  const pick = (cursor: number): UiStep => {
+    const m = state.monitors[cursor];
+    return { state, effects: [m ? { type: 'share-screen', monitor: m.index } : { type: 'share-screen' }] };
+  };
+  if (/^[1-9]$/.test(key) && Number(key) <= state.monitors.length) return pick(Number(key) - 1);
+  switch (key) {
+    case 'up':
+    case 'k':
+      return { state: { ...state, phase: { ...phase, cursor: (phase.cursor + n - 1) % n } }, effects: [] };
+    case 'down':
+    case 'j':
+      return { state: { ...state, phase: { ...phase, cursor: (phase.cursor + 1) % n } }, effects: [] };
+    case 'enter':
+      return pick(phase.cursor);
     case 'escape':
       return { state: { ...state, phase: state.pickerReturn === 'sharing' ? { name: 'sharing' } : { name: 'choose' } }, effects: [] };
     default:
