@@ -11,8 +11,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hasXTools, spawnWindow, startX, waitFor, xrun, type SpawnedWindow, type XServer } from './helpers/x11.js';
 import { relayWithAgent, type TestRelay } from './helpers/client-pairing.js';
+import { connectShare, shareScreen } from './helpers/share-session.js';
 import { TestAgent } from './helpers/agent.js';
-import { startShare, type Pane } from './helpers/tmux.js';
+import type { Pane } from './helpers/tmux.js';
 import { listenWindow } from './helpers/xlisten.js';
 import type { InputEvent } from '../src/protocol/app.js';
 
@@ -40,19 +41,8 @@ async function setup(t: Test): Promise<Setup> {
   const term = await spawnWindow('xterm', ['-geometry', '60x10+20+20', '-e', 'sh', '-c', `stty raw -echo; exec cat > ${file}`], x.env);
   const relay = await relayWithAgent();
   t.teardown(() => relay.stop());
-  let digits = '';
-  const agentP = TestAgent.open(relay.url, relay.token, (d) => (digits = d));
-  while (digits === '') await new Promise((r) => setTimeout(r, 20));
-  const pane = startShare([digits, '--relay', relay.url], { DISPLAY: x.display, XAUTHORITY: '/dev/null' });
-  t.teardown(() => pane.kill());
-  const agent = await agentP;
-  t.teardown(() => agent.close().catch(() => undefined));
-  await agent.ready({ width: 800, height: 600 });
-  await pane.waitText(/Enter.*accept/);
-  pane.keys('Enter');
-  await pane.waitText(/s: share the whole screen/);
-  pane.keys('s');
-  await agent.waitFor(() => agent.updates.length > 0, 10_000, 'first update');
+  const { agent, pane } = await connectShare(t, x, relay, { viewport: { width: 800, height: 600 } });
+  await shareScreen({ agent, pane });
   return { x, relay, agent, pane, term, file };
 }
 
@@ -234,15 +224,7 @@ t.test('sharing one application: control acts only inside it', { skip }, async (
   const other = await spawnWindow('xterm', ['-title', 'notshared', '-geometry', '40x10+420+300'], x.env);
   const relay = await relayWithAgent();
   t.teardown(() => relay.stop());
-  let digits = '';
-  const agentP = TestAgent.open(relay.url, relay.token, (d) => (digits = d));
-  while (digits === '') await new Promise((r) => setTimeout(r, 20));
-  const pane = startShare([digits, '--relay', relay.url], { DISPLAY: x.display, XAUTHORITY: '/dev/null' });
-  t.teardown(() => pane.kill());
-  const agent = await agentP;
-  t.teardown(() => agent.close().catch(() => undefined));
-  await agent.ready({ width: 800, height: 600 });
-  await pane.waitText(/Enter.*accept/);
+  const { agent, pane } = await connectShare(t, x, relay, { viewport: { width: 800, height: 600 } });
   pane.keys('Enter');
   await pane.waitText(/a: choose applications/);
   pane.keys('a');

@@ -5,8 +5,7 @@
 import t from 'tap';
 import { hasXTools, spawnWindow, startX, xrun } from './helpers/x11.js';
 import { relayWithAgent } from './helpers/client-pairing.js';
-import { TestAgent } from './helpers/agent.js';
-import { startShare } from './helpers/tmux.js';
+import { connectShare } from './helpers/share-session.js';
 import { countRgb } from './helpers/pixels.js';
 import type { DecodedTile } from '../src/codec/update.js';
 
@@ -29,14 +28,7 @@ t.test('only the chosen application is visible, even with another one dragged on
   const shared = await spawnWindow('xterm', ['-title', 'shareme', '-geometry', '70x20+20+20', '-bg', '#204080', '-fg', '#ffffff'], x.env);
   const secret = await spawnWindow('xterm', ['-title', 'secretwin', '-geometry', '40x10+600+450', '-bg', '#ff00ff', '-fg', '#ff00ff'], x.env);
 
-  let digits = '';
-  const agentP = TestAgent.open(relay.url, relay.token, (d) => (digits = d), { width: 1024, height: 768 });
-  while (digits === '') await new Promise((r) => setTimeout(r, 20));
-  const pane = startShare([digits, '--relay', relay.url], { DISPLAY: x.display, XAUTHORITY: '/dev/null' });
-  t.teardown(() => pane.kill());
-  const agent = await agentP;
-  await agent.ready();
-  await pane.waitText(/Enter.*accept/);
+  const { agent, pane } = await connectShare(t, x, relay, { viewport: { width: 1024, height: 768 } });
   pane.keys('Enter');
   await pane.waitText(/a: choose applications/);
   pane.keys('a');

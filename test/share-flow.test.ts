@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);
 // Pull flow control against a real, busy screen: an agent that stops sending `ready` gets
 // nothing more (not even cursor messages) once it holds an update it has not acknowledged,
 // while the screen keeps changing; the daemon does not read the screen meanwhile and its memory
@@ -14,8 +13,8 @@ import t from 'tap';
 import { hasXTools, spawnWindow, startX, xrun } from './helpers/x11.js';
 import { relayWithAgent } from './helpers/client-pairing.js';
 import { rssOf } from './helpers/relay.js';
-import { TestAgent } from './helpers/agent.js';
-import { daemonPid, startShare } from './helpers/tmux.js';
+import { connectShare } from './helpers/share-session.js';
+import { daemonPid } from './helpers/tmux.js';
 
 const missing = hasXTools();
 
@@ -32,14 +31,7 @@ for (const term of TERMINALS) t.test(`${term.name}: an agent that stops reading 
   t.teardown(() => relay.stop());
   await spawnWindow('xterm', ['-geometry', '100x40+0+0', '-e', 'sh', '-c', term.loop], x.env);
 
-  let digits = '';
-  const agentP = TestAgent.open(relay.url, relay.token, (d) => (digits = d));
-  while (digits === '') await new Promise((r) => setTimeout(r, 20));
-  const pane = startShare([digits, '--relay', relay.url], { DISPLAY: x.display, XAUTHORITY: '/dev/null' });
-  t.teardown(() => { require('node:fs').writeFileSync('/tmp/sf-events-' + term.loop.length + '-' + Date.now() + '.json', JSON.stringify(pane.events())); pane.kill(); });
-  const agent = await agentP;
-  await agent.ready({ width: 1280, height: 720 });
-  await pane.waitText(/Enter.*accept/);
+  const { agent, pane } = await connectShare(t, x, relay, { viewport: { width: 1280, height: 720 } });
   pane.keys('Enter');
   await pane.waitText(/s: share the whole screen/);
   pane.keys('s');

@@ -4,8 +4,7 @@
 import t from 'tap';
 import { hasXTools, spawnWindow, startX, xrun, xwdRoot } from './helpers/x11.js';
 import { relayWithAgent } from './helpers/client-pairing.js';
-import { TestAgent } from './helpers/agent.js';
-import { startShare } from './helpers/tmux.js';
+import { connectShare } from './helpers/share-session.js';
 import { diffPixels } from './helpers/pixels.js';
 import { createFramebuffer } from '../src/codec/framebuffer.js';
 import { tileGrid, tileRect, TILE_SIZE } from '../src/codec/tiles.js';
@@ -19,14 +18,7 @@ t.test('idle sends nothing; typing sends only the touched tiles', { skip: missin
   t.teardown(() => relay.stop());
   const term = await spawnWindow('xterm', ['-geometry', '80x24+64+64', '-bg', '#000000', '-fg', '#ffffff'], x.env);
 
-  let digits = '';
-  const agentP = TestAgent.open(relay.url, relay.token, (d) => (digits = d));
-  while (digits === '') await new Promise((r) => setTimeout(r, 20));
-  const pane = startShare([digits, '--relay', relay.url, '--share', 'screen'], { DISPLAY: x.display, XAUTHORITY: '/dev/null' });
-  t.teardown(() => pane.kill());
-  const agent = await agentP;
-  await agent.ready({ width: 1024, height: 768 });
-  await pane.waitText(/Enter.*accept/);
+  const { agent, pane } = await connectShare(t, x, relay, { args: ['--share', 'screen'], viewport: { width: 1024, height: 768 } });
   pane.keys('Enter');
   // --share screen pre-fills the choice; the customer still confirms it with Enter.
   await pane.waitText(/suggests sharing your whole screen/);

@@ -6,8 +6,7 @@ import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { hasXTools, spawnWindow, startDualHeadX } from './helpers/x11.js';
 import { relayWithAgent } from './helpers/client-pairing.js';
-import { TestAgent } from './helpers/agent.js';
-import { startShare } from './helpers/tmux.js';
+import { connectShare } from './helpers/share-session.js';
 import { countRgb } from './helpers/pixels.js';
 
 const missing = hasXTools() || (spawnSync('sh', ['-c', 'command -v Xephyr']).status !== 0 ? 'Xephyr not installed' : false);
@@ -22,14 +21,7 @@ t.test('with two monitors the customer picks one in the panel, and can switch', 
   await spawnWindow('xterm', ['-geometry', '40x10+100+100', '-bg', '#c02020', '-fg', '#c02020'], x.env);
   await spawnWindow('xterm', ['-geometry', '40x10+900+100', '-bg', '#2040c0', '-fg', '#2040c0'], x.env);
 
-  let digits = '';
-  const agentP = TestAgent.open(relay.url, relay.token, (d) => (digits = d), { width: 4096, height: 4096 });
-  while (digits === '') await new Promise((r) => setTimeout(r, 20));
-  const pane = startShare([digits, '--relay', relay.url], { DISPLAY: x.display, XAUTHORITY: '/dev/null' });
-  t.teardown(() => pane.kill());
-  const agent = await agentP;
-  await agent.ready();
-  await pane.waitText(/Enter.*accept/);
+  const { agent, pane } = await connectShare(t, x, relay, { viewport: { width: 4096, height: 4096 } });
   pane.keys('Enter');
   await pane.waitText(/s: share the whole screen/);
   pane.keys('s');

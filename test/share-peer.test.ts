@@ -5,7 +5,7 @@
 import t from 'tap';
 import { hasXTools, spawnWindow, startX, xrun } from './helpers/x11.js';
 import { relayWithAgent } from './helpers/client-pairing.js';
-import { TestAgent } from './helpers/agent.js';
+import { connectShare } from './helpers/share-session.js';
 import { startShare } from './helpers/tmux.js';
 import { xClientCount } from './helpers/xres.js';
 
@@ -19,14 +19,7 @@ t.test('pause, dropped input, a refused request, then the engineer ends the sess
   const term = await spawnWindow('xterm', ['-geometry', '60x20+10+10'], x.env);
   const baseline = await xClientCount(x.display);
 
-  let digits = '';
-  const agentP = TestAgent.open(relay.url, relay.token, (d) => (digits = d));
-  while (digits === '') await new Promise((r) => setTimeout(r, 20));
-  const pane = startShare([digits, '--relay', relay.url], { DISPLAY: x.display, XAUTHORITY: '/dev/null' });
-  t.teardown(() => pane.kill());
-  const agent = await agentP;
-  await agent.ready({ width: 800, height: 600 });
-  await pane.waitText(/Enter.*accept/);
+  const { agent, pane } = await connectShare(t, x, relay, { viewport: { width: 800, height: 600 } });
   pane.keys('Enter');
   await pane.waitText(/s: share the whole screen/);
 
