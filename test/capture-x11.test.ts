@@ -132,6 +132,33 @@ t.test('damage drawn while the capture opens under a busy event loop is not lost
   t.equal(silent, 0, `every one of ${opens} opens reports the terminal's drawing`);
 });
 
+t.test('requests keep their replies after the 16-bit sequence number wraps inside an extension request', async (t) => {
+  // The x11 package wraps its core requests at 65535 but its DAMAGE/XFixes helpers did not:
+  // after ~65k requests (minutes of a busy screen) every reply went unanswered.
+  const x = await startX({ width: 320, height: 240, wm: false });
+  t.teardown(() => x.stop());
+  const cap = await openX11Capture({ display: x.display, coalesceMs: 1 });
+  t.teardown(() => cap.close());
+  const conn = cap.conn;
+  // NoOperation (opcode 127, no reply) moves the server's counter and ours together.
+  const noop = Buffer.from([127, 0, 1, 0]);
+  while (conn.lastSequence !== 65534) conn.rawSend(noop);
+  await conn.sync();
+  // The next requests are the damage flush's Subtract + FetchRegion (extension helpers), which
+  // cross 65535; the core requests after them must still get their replies.
+  let reports = 0;
+  cap.onDamage(() => reports++);
+  await spawnWindow('xterm', ['-geometry', '20x5+10+10'], x.env);
+  const within = <T>(p: Promise<T>, what: string): Promise<T> =>
+    Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what}: no reply`)), 3000))]);
+  await within(conn.sync(), 'a core request after the wrap');
+  t.ok(conn.lastSequence < 1000, `the counter wrapped (now ${conn.lastSequence})`);
+  t.ok(await within(cap.cursor(), 'QueryPointer'), 'the pointer is still read');
+  t.ok(reports > 0, 'damage still reported');
+  const frame = await within(cap.grab({ x: 0, y: 0, w: 8, h: 8 }), 'GetImage');
+  t.equal(frame.width, 8);
+});
+
 t.test('the pointer position comes from QueryPointer', async (t) => {
   await withDesktop(async (x, cap) => {
     xrun(x.env, 'xdotool', ['mousemove', '--sync', '123', '456']);

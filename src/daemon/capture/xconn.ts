@@ -128,6 +128,12 @@ export class XConn {
     // A reset connection (server killed) closes without 'end'.
     client.stream.on('close', () => this.markEnded());
     fastFixedReads(client.pack_stream);
+    wrapSequence(client);
+  }
+
+  /** The sequence number of the last request sent (16 bits, as the server counts). */
+  get lastSequence(): number {
+    return this.client.seq_num;
   }
 
   /** Connects to `display` (default $DISPLAY). Fails with RSO_ERR_NO_DISPLAY. */
@@ -310,6 +316,25 @@ export class XConn {
     const ws = this.endWaiters.splice(0);
     for (const w of ws) w();
   }
+}
+
+/**
+ * The server numbers requests modulo 2^16 and files each reply under that number. The package
+ * wraps the counter for its core requests, but its extension helpers (DAMAGE Subtract, XFixes
+ * FetchRegion...) only do `seq_num++`: once one of them crosses 65535, every later reply is
+ * looked up under a number the server never sends back and every request waits forever. At
+ * a hundred or more requests a second while a screen is busy, that froze the picture after
+ * some ten minutes. Wrapping on every assignment makes all paths count as the server does.
+ */
+function wrapSequence(client: RawClient): void {
+  let seq = client.seq_num & 0xffff;
+  Object.defineProperty(client, 'seq_num', {
+    get: () => seq,
+    set: (v: number) => {
+      seq = v & 0xffff;
+    },
+    configurable: true,
+  });
 }
 
 /**
