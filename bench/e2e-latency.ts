@@ -71,6 +71,8 @@ interface Figures {
   stall?: string;
   /** Typing, medians from the daemon's debug events: key -> read started -> update sent -> drawn. */
   split?: string;
+  /** Fast region, medians from the daemon's debug events: read -> sent, sent -> next read. */
+  cycle?: string;
 }
 
 /** The whole measurement against a relay at `relayUrl` (agent token `token`). */
@@ -160,6 +162,7 @@ async function measure(relayUrl: string, token: string, gapMs: number): Promise<
     await sleep(5000);
     const t1 = now();
     const window5 = drawn.slice(from).filter((d) => d.at >= t0 && d.at <= t1);
+    const cycle = updateCycle(pane.events(), t0, t1);
     await anim.stop();
     const secs = (t1 - t0) / 1000;
     return {
@@ -169,6 +172,7 @@ async function measure(relayUrl: string, token: string, gapMs: number): Promise<
       kittyBps: window5.reduce((n, d) => n + d.bytes, 0) / secs,
       ...(stall ? { stall } : {}),
       split,
+      cycle,
     };
   } catch (err) {
     if (agent && pane) process.stderr.write(`e2e-latency: the measurement failed; ${sessionState(agent, pane)}\n`);
@@ -199,6 +203,21 @@ function typingSplit(keys: Array<{ t0: number; at: number }>, ev: Array<Record<s
   }
   const m = (xs: number[]): string => (xs.length ? fig(quantile(xs, 0.5)) : '—');
   return `key -> read ${m(a)} ms, read -> sent ${m(b)} ms, sent -> drawn ${m(c)} ms (medians of ${a.length})`;
+}
+
+/** One update's cycle while the fast region animates: read -> sent, then sent -> the next read. */
+function updateCycle(ev: Array<Record<string, unknown> & { event: string }>, t0: number, t1: number): string {
+  const inWindow = ev.filter((e) => (e.event === 'read' || e.event === 'update') && Number(e.t) >= t0 && Number(e.t) <= t1);
+  const work: number[] = [];
+  const wait: number[] = [];
+  for (let i = 0; i + 1 < inWindow.length; i++) {
+    const a = inWindow[i]!;
+    const b = inWindow[i + 1]!;
+    if (a.event === 'read' && b.event === 'update') work.push(Number(b.t) - Number(a.t));
+    if (a.event === 'update' && b.event === 'read') wait.push(Number(b.t) - Number(a.t));
+  }
+  const m = (xs: number[]): string => (xs.length ? fig(quantile(xs, 0.5)) : '—');
+  return `read -> sent ${m(work)} ms, sent -> next read ${m(wait)} ms (medians of ${work.length} updates)`;
 }
 
 /**
@@ -316,6 +335,8 @@ async function main(): Promise<void> {
   console.log(row('fast quarter screen, update bytes', loop.bps / 1e6, imp ? imp.bps / 1e6 : null, 'MB/s'));
   console.log(row('fast quarter screen, kitty output', loop.kittyBps / 1e6, imp ? imp.kittyBps / 1e6 : null, 'MB/s'));
   if (loop.split) console.log(`loopback typing split: ${loop.split}`);
+  if (loop.cycle) console.log(`loopback fast region cycle: ${loop.cycle}`);
+  if (imp?.cycle) console.log(`impaired fast region cycle: ${imp.cycle}`);
   if (imp?.split) console.log(`impaired typing split: ${imp.split}`);
   if (loop.stall) console.log(`loopback: most keys were not drawn: ${loop.stall}`);
   if (imp?.stall) console.log(`impaired link: most keys were not drawn: ${imp.stall}`);
