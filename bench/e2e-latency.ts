@@ -31,6 +31,8 @@
 // Prints figures; passes or fails nothing.
 //   npm run build && npx tsx bench/e2e-latency.ts
 //   N=40 DELAY_MS=50 RATE_MBIT=20 npx tsx bench/e2e-latency.ts     (the defaults)
+//   IMPAIRED=0 skips the impaired link; KEY_DELAY_MS=12 times keys as xdotool's default did (before);
+//   SHARE_NODE_OPTIONS passes NODE_OPTIONS to `rso share` only.
 import { spawn } from 'node:child_process';
 import { createWriteStream, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -53,6 +55,12 @@ const H = 1080;
 const N = Number(process.env.N ?? 40);
 const DELAY_MS = Number(process.env.DELAY_MS ?? 50);
 const RATE_MBIT = Number(process.env.RATE_MBIT ?? 20);
+/**
+ * xdotool's pause after each key (its default is 12 ms). It sleeps it after the key went out,
+ * so with the default the clock started up to 12 ms late, and a daemon faster than that had
+ * drawn the key before xdotool exited (the first update "after" it was a later one).
+ */
+const KEY_DELAY_MS = Number(process.env.KEY_DELAY_MS ?? 0);
 /** Pause after a key's update was drawn before the next key (plus one link RTT when impaired). */
 const GAP_MS = 120;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -138,7 +146,7 @@ async function measure(relayUrl: string, token: string, gapMs: number): Promise<
     const keys: Array<{ t0: number; at: number }> = [];
     for (let i = 0; i < N; i++) {
       const mark = drawn.length;
-      const t0 = await act(['type', '--window', String(term.wid), i % 10 === 9 ? ' ' : 'x']);
+      const t0 = await act(['type', '--delay', String(KEY_DELAY_MS), '--window', String(term.wid), i % 10 === 9 ? ' ' : 'x']);
       const end = Date.now() + 3000;
       while (Date.now() < end && !drawn.slice(mark).some((d) => d.at >= t0)) await sleep(2);
       const first = drawn.slice(mark).find((d) => d.at >= t0);
@@ -275,7 +283,7 @@ function describe(link: ImpairedLink): string {
 
 async function main(): Promise<void> {
   const load0 = loadavg().map((v) => v.toFixed(2)).join(' ');
-  console.log(`end to end, rso share on Xvfb ${W}x${H} -> relay -> viewer pipeline (kitty, in-process), 1:1; ${N} keys; load average at start ${load0}`);
+  console.log(`end to end, rso share on Xvfb ${W}x${H} -> relay -> viewer pipeline (kitty, in-process), 1:1; ${N} keys (xdotool --delay ${KEY_DELAY_MS}); load average at start ${load0}`);
 
   // Loopback, the baseline.
   const relay = await relayWithAgent();
