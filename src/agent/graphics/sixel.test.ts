@@ -1,10 +1,10 @@
 // Sixel renderer, decoded independently with the `sixel` npm package's decoder (jerch/node-sixel,
 // a wasm VT340-style decoder). Decoded pixels must equal the palette-quantised source exactly,
-// be within one palette step of the source, and land only where they should on a simulated
-// screen.
+// be within half a step of the fixed cube of the source, and land only where they should on a
+// simulated screen. The palette is made per full picture and kept by small updates.
 import t, { type Test } from 'tap';
 import { Decoder } from 'sixel';
-import { PALETTE_PERCENT, PALETTE_RGB, PALETTE_SIZE, SixelRenderer, encodeSixel, paletteIndex } from './sixel.js';
+import { BASE_SIZE, PALETTE_SIZE, REPALETTE_SHARE, SixelPalette, SixelRenderer, basePalette, buildPalette, encodeSixel } from './sixel.js';
 import { dirtyCells, type Placement, type Rect, type RgbFrame } from './renderer.js';
 import { desktopFrame, testFrame, withNoise } from './fixtures.js';
 
@@ -21,10 +21,29 @@ function decodeDcs(dcs: string): { width: number; height: number; px: Uint32Arra
   return { width: decoder.width, height: decoder.height, px: decoder.data32.slice() };
 }
 
-function quantised(f: RgbFrame, x: number, y: number): [number, number, number] {
+function quantised(pal: SixelPalette, f: RgbFrame, x: number, y: number): [number, number, number] {
   const p = (y * f.width + x) * 3;
-  const i = paletteIndex(f.data[p]!, f.data[p + 1]!, f.data[p + 2]!);
-  return [PALETTE_RGB[i * 3]!, PALETTE_RGB[i * 3 + 1]!, PALETTE_RGB[i * 3 + 2]!];
+  const i = pal.index(f.data[p]!, f.data[p + 1]!, f.data[p + 2]!);
+  return [pal.rgb[i * 3]!, pal.rgb[i * 3 + 1]!, pal.rgb[i * 3 + 2]!];
+}
+
+/** PSNR (dB) of what the screen shows against the frame. */
+function psnr(screen: Screen, f: RgbFrame): number {
+  let se = 0;
+  for (let y = 0; y < f.height; y++)
+    for (let x = 0; x < f.width; x++) {
+      const got = screen.rgb(x, y) ?? [-1000, -1000, -1000];
+      const p = (y * f.width + x) * 3;
+      se += (got[0] - f.data[p]!) ** 2 + (got[1] - f.data[p + 1]!) ** 2 + (got[2] - f.data[p + 2]!) ** 2;
+    }
+  return 10 * Math.log10((255 * 255) / (se / (f.width * f.height * 3)));
+}
+
+/** Colour registers a sixel output defines: register -> "r;g;b" in percent. */
+function registers(out: string): Map<number, string> {
+  const regs = new Map<number, string>();
+  for (const m of out.matchAll(/#(\d+);2;(\d+);(\d+);(\d+)/g)) regs.set(Number(m[1]), `${m[2]};${m[3]};${m[4]}`);
+  return regs;
 }
 
 /** A screen of placement pixels; -1 = never painted. Applies CUP + DCS pairs from the output. */
@@ -79,15 +98,15 @@ function wellFormed(t: Test, out: string): void {
   t.notOk(/[\n\r]/.test(out), 'no line feed or carriage return');
 }
 
-/** Compare a frame area to the screen: exact against the palette, within a step of the source. */
-function compare(t: Test, screen: Screen, f: RgbFrame, w: number, h: number, what: string): void {
+/** Compare a frame area to the screen: exact against the palette, within a cube step of the source. */
+function compare(t: Test, screen: Screen, pal: SixelPalette, f: RgbFrame, w: number, h: number, what: string): void {
   let exact = 0;
   let worst = 0;
   let first = '';
   for (let y = 0; y < h; y++)
     for (let x = 0; x < w; x++) {
       const got = screen.rgb(x, y);
-      const want = quantised(f, x, y);
+      const want = quantised(pal, f, x, y);
       if (got && got[0] === want[0] && got[1] === want[1] && got[2] === want[2]) exact++;
       else if (!first) first = `${x},${y}: got ${got} want ${want}`;
       if (got) {
@@ -97,50 +116,80 @@ function compare(t: Test, screen: Screen, f: RgbFrame, w: number, h: number, wha
       }
     }
   t.equal(exact, w * h, `${what}: every pixel is the palette colour of its source${first ? ` (first miss ${first})` : ''}`);
-  // Half a cube step (51/2) per channel plus the 6-bit table's error (2), over three channels.
-  t.ok(worst <= Math.sqrt(3) * 27.5, `${what}: within one palette step of the source (worst distance ${worst.toFixed(1)})`);
+  // Every palette holds the fixed 5-level cube (0, 64, 128, 191, 255): half its step (32) per
+  // channel plus the 6-bit table's error (2), over three channels.
+  t.ok(worst <= Math.sqrt(3) * 34, `${what}: within half a cube step of the source (worst distance ${worst.toFixed(1)})`);
 }
 
-t.test('palette: 256 entries, integer percents, exact nearest colour', (t) => {
-  t.equal(PALETTE_PERCENT.length, 256 * 3);
-  t.ok(PALETTE_PERCENT.every((p) => p <= 100));
-  const seen = new Set<string>();
-  for (let i = 0; i < 256; i++) seen.add(`${PALETTE_RGB[i * 3]},${PALETTE_RGB[i * 3 + 1]},${PALETTE_RGB[i * 3 + 2]}`);
-  t.equal(seen.size, 256, 'no duplicate colours');
-  // Brute force on a sample of colours at table-cell centres: the table picks the nearest.
-  for (let k = 0; k < 3000; k++) {
-    const r = ((k * 97) % 64) * 4 + 2;
-    const g = ((k * 31) % 64) * 4 + 2;
-    const b = ((k * 53) % 64) * 4 + 2;
-    let best = Infinity;
-    for (let i = 0; i < 256; i++) {
-      best = Math.min(best, (PALETTE_RGB[i * 3]! - r) ** 2 + (PALETTE_RGB[i * 3 + 1]! - g) ** 2 + (PALETTE_RGB[i * 3 + 2]! - b) ** 2);
-    }
-    const i = paletteIndex(r, g, b);
-    const d = (PALETTE_RGB[i * 3]! - r) ** 2 + (PALETTE_RGB[i * 3 + 1]! - g) ** 2 + (PALETTE_RGB[i * 3 + 2]! - b) ** 2;
-    if (d !== best) {
-      t.fail(`${r},${g},${b} -> ${i} at distance ${d}, nearest is ${best}`);
-      break;
+t.test('palette: the fixed cube, then median cut of the picture; exact nearest colour', (t) => {
+  const f = desktopFrame(480, 270);
+  const pal = buildPalette(f, { x: 0, y: 0, width: f.width, height: f.height });
+  t.equal(pal.size, PALETTE_SIZE);
+  t.equal(pal.percent.length, PALETTE_SIZE * 3);
+  t.ok(pal.percent.every((p) => p <= 100), 'integer percents');
+  t.same(Array.from(pal.percent.subarray(0, BASE_SIZE * 3)), Array.from(basePalette().percent), 'starts with the fixed cube');
+  // The picture's flat colours (window, text, title bar) get an entry of their own, within
+  // percent rounding (1.3 per channel), where the cube is 20-40 away.
+  for (const c of [
+    [245, 245, 245],
+    [20, 20, 25],
+    [53, 53, 60],
+  ]) {
+    const i = pal.index(c[0]!, c[1]!, c[2]!);
+    const d = Math.max(...[0, 1, 2].map((k) => Math.abs(pal.rgb[i * 3 + k]! - c[k]!)));
+    t.ok(i >= BASE_SIZE && d <= 3, `${c} -> entry ${i} (${pal.rgb.subarray(i * 3, i * 3 + 3).join(',')}), off by ${d}`);
+  }
+  // Brute force on a sample of table-cell centres: the table picks the nearest (lowest index on a tie).
+  for (const p of [pal, basePalette()]) {
+    for (let k = 0; k < 3000; k++) {
+      const r = ((k * 97) % 64) * 4 + 2;
+      const g = ((k * 31) % 64) * 4 + 2;
+      const b = ((k * 53) % 64) * 4 + 2;
+      let best = Infinity;
+      let bi = -1;
+      for (let i = 0; i < p.size; i++) {
+        const d = (p.rgb[i * 3]! - r) ** 2 + (p.rgb[i * 3 + 1]! - g) ** 2 + (p.rgb[i * 3 + 2]! - b) ** 2;
+        if (d < best) {
+          best = d;
+          bi = i;
+        }
+      }
+      const i = p.index(r, g, b);
+      if (i !== bi) {
+        t.fail(`${r},${g},${b} -> ${i}, nearest is ${bi}`);
+        break;
+      }
     }
   }
-  t.equal(paletteIndex(0, 0, 0), 0);
-  t.equal(paletteIndex(255, 255, 255), 215);
+  t.equal(basePalette().index(0, 0, 0), 0);
+  t.equal(basePalette().index(255, 255, 255), BASE_SIZE - 1);
+  t.equal(BASE_SIZE, 125, '5x5x5 cube');
+  // Few colours: one entry each, the rest of the registers unused (no pixel maps to them).
+  const two = { width: 8, height: 2, data: new Uint8Array(8 * 2 * 3) };
+  two.data.fill(200, 0, 24);
+  two.data.fill(31, 24);
+  const small = buildPalette(two, { x: 0, y: 0, width: 8, height: 2 });
+  t.equal(small.size, BASE_SIZE + 2);
+  t.same(new Set(Array.from(small.rgb.subarray(BASE_SIZE * 3))), new Set([31, 199]), 'each the exact colour, within percent rounding');
+  t.equal(small.index(200, 200, 200), small.index(201, 201, 201), 'a table cell maps to one entry');
+  t.ok(small.index(200, 200, 200) >= BASE_SIZE && small.index(31, 31, 31) >= BASE_SIZE, 'both found as their own entries');
   t.end();
 });
 
 t.test('encodeSixel: raster attributes, RLE, decodes to the quantised pixels', (t) => {
   const f = testFrame(61, 29, 4);
-  const dcs = encodeSixel(f, { x: 0, y: 0, width: 61, height: 29 });
+  const pal = buildPalette(f, { x: 0, y: 0, width: 61, height: 29 });
+  const dcs = encodeSixel(f, { x: 0, y: 0, width: 61, height: 29 }, pal);
   t.match(dcs, /^\x1bP0;1;0q"1;1;61;29#/, 'introducer and raster attributes');
   t.match(dcs, /!\d+[?-~]/, 'runs are length-encoded');
   const img = decodeDcs(dcs);
   t.same([img.width, img.height], [61, 29]);
   const screen = new Screen({ row: 0, col: 0, cols: 61, rows: 29, cellWidth: 1, cellHeight: 1 });
   screen.run(`\x1b[1;1H${dcs}`);
-  compare(t, screen, f, 61, 29, 'odd-sized frame');
+  compare(t, screen, pal, f, 61, 29, 'odd-sized frame');
   // A flat area is a handful of bytes, whatever its size.
   const flat = { width: 300, height: 60, data: new Uint8Array(300 * 60 * 3).fill(200) };
-  t.ok(encodeSixel(flat, { x: 0, y: 0, width: 300, height: 60 }).length < 120, 'solid 300x60 stays tiny');
+  t.ok(encodeSixel(flat, { x: 0, y: 0, width: 300, height: 60 }, basePalette()).length < 120, 'solid 300x60 stays tiny');
   t.end();
 });
 
@@ -150,12 +199,13 @@ t.test('full frame at a placement', (t) => {
     { row: 0, col: 0, cols: 12, rows: 5, cellWidth: 10, cellHeight: 20 },
   ]) {
     const f = testFrame(at.cols * at.cellWidth, at.rows * at.cellHeight, at.cellHeight);
-    const out = new SixelRenderer().full(f, at);
+    const r = new SixelRenderer();
+    const out = r.full(f, at);
     wellFormed(t, out);
     t.ok(out.includes(`\x1b[${at.row + 1};${at.col + 1}H\x1bP`), 'image starts at the placement origin');
     const screen = new Screen(at);
     screen.run(out);
-    compare(t, screen, f, f.width, f.height, `${at.cellWidth}x${at.cellHeight} cells`);
+    compare(t, screen, r.currentPalette!, f, f.width, f.height, `${at.cellWidth}x${at.cellHeight} cells`);
   }
   // A frame bigger than the area is cut at the area's edge, never painted beyond it.
   const at = { row: 0, col: 0, cols: 3, rows: 2, cellWidth: 8, cellHeight: 16 };
@@ -180,12 +230,17 @@ t.test('partial update: only the changed cells are painted, and they are right',
   }
   const r = new SixelRenderer();
   const screen = new Screen(at);
-  screen.run(r.full(f1, at));
+  const first = r.full(f1, at);
+  const full = registers(first);
+  const palette = r.currentPalette!;
+  screen.run(first);
   screen.painted = [];
   const out = r.update(f2, changed, at);
   wellFormed(t, out);
   screen.run(out);
-  compare(t, screen, f2, f2.width, f2.height, 'after update');
+  compare(t, screen, palette, f2, f2.width, f2.height, 'after update');
+  t.equal(r.currentPalette, palette, 'a small update keeps the palette the picture was drawn with');
+  for (const [c, v] of registers(out)) t.equal(v, full.get(c) ?? v, `register ${c} keeps its colour`);
   const grid = dirtyCells(changed, at.cellWidth, at.cellHeight, at.cols, at.rows);
   const outside = screen.painted.filter(
     (p) => grid[Math.floor(p.y / at.cellHeight) * at.cols + Math.floor(p.x / at.cellWidth)] !== 1,
@@ -195,6 +250,45 @@ t.test('partial update: only the changed cells are painted, and they are right',
   t.equal(new Set(screen.painted.map((p) => `${p.x},${p.y}`)).size, dirtyPixels, 'every pixel of those cells is painted');
   t.equal(screen.painted.length, dirtyPixels, '... exactly once (the cell rectangles do not overlap)');
   t.equal(r.update(f2, [], at), '', 'nothing changed: no bytes');
+  t.end();
+});
+
+t.test('palette follows the picture: desktop quality, new palette only with a whole repaint', (t) => {
+  const at: Placement = { row: 0, col: 0, cols: 48, rows: 27, cellWidth: 10, cellHeight: 10 };
+  const f1 = desktopFrame(480, 270);
+  const r = new SixelRenderer();
+  const screen = new Screen(at);
+  screen.run(r.full(f1, at));
+  const db = psnr(screen, f1);
+  // The old fixed palette (6x6x6 cube + 40 greys) gave 27.6 dB on this picture.
+  t.ok(db >= 35, `desktop picture at ${db.toFixed(1)} dB PSNR`);
+  const p1 = r.currentPalette!;
+
+  // A different picture over most of the screen (another window in front): the update is the
+  // whole picture again, drawn with a palette made for it.
+  const f2 = desktopFrame(480, 270, 99);
+  for (let i = 0; i < f2.data.length; i += 3) [f2.data[i], f2.data[i + 2]] = [f2.data[i + 2]!, f2.data[i]!]; // other hues
+  const most: Rect = { x: 0, y: 0, width: 480, height: Math.ceil(270 * REPALETTE_SHARE) + 10 };
+  screen.painted = [];
+  const out = r.update(f2, [most], at);
+  wellFormed(t, out);
+  screen.run(out);
+  t.not(r.currentPalette, p1, 'a new palette');
+  t.equal(screen.painted.length, 480 * 270, 'every pixel repainted (none left in colours of the old registers)');
+  compare(t, screen, r.currentPalette!, f2, 480, 270, 'after the repaint');
+  t.ok(psnr(screen, f2) >= 35, 'the new picture at full quality too');
+
+  // A small change below the share keeps the palette.
+  const p2 = r.currentPalette!;
+  const f3 = withNoise(f2, { x: 100, y: 100, width: 30, height: 30 }, 5);
+  t.notOk(r.update(f3, [{ x: 100, y: 100, width: 30, height: 30 }], at).startsWith('\x1b7\x1b[1;1H\x1bP0;1;0q"1;1;480;270'), 'not a whole repaint');
+  t.equal(r.currentPalette, p2, 'palette kept');
+
+  // Without a picture drawn yet there is no palette to keep: the first update is a full one.
+  const fresh = new SixelRenderer();
+  const first = fresh.update(f1, [{ x: 0, y: 0, width: 5, height: 5 }], at);
+  t.ok(first.includes('"1;1;480;270'), 'first update paints the whole picture');
+  t.ok(fresh.currentPalette, 'and made its palette');
   t.end();
 });
 
