@@ -29,7 +29,7 @@ t.test('nothing is read before something is shared, the size is known and the ag
   t.same(run([{ type: 'share', on: true }, { type: 'ready', width: 100, height: 100, seq: 0 }]).effects, [], 'no screen yet');
   t.same(run(sharing).effects, [], 'no ready yet');
   const { effects } = run([...sharing, { type: 'ready', width: 1920, height: 1080, seq: 0 }]);
-  t.same(captures(effects), [{ type: 'capture', generation: 1, seq: 1, full: true, rects: [], out: { width: 1920, height: 1080 } }]);
+  t.same(captures(effects), [{ type: 'capture', generation: 1, seq: 1, full: true, rects: [], out: { width: 1920, height: 1080 }, hold: false }]);
 });
 
 t.test('pull: no second capture until the agent acknowledged the first; damage in between merges', async (t) => {
@@ -70,7 +70,7 @@ t.test('a capture that sent nothing leaves the agent ready for the next damage',
 t.test('a ready with a new size means a full refresh at the new size, aspect kept', async (t) => {
   let r = run([...sharing, { type: 'ready', width: 1920, height: 1080, seq: 0 }, { type: 'captured', generation: 1, lastSeq: 1 }]);
   r = run([{ type: 'ready', width: 800, height: 800, seq: 1 }], r.state);
-  t.same(captures(r.effects), [{ type: 'capture', generation: 1, seq: 2, full: true, rects: [], out: { width: 800, height: 450 } }]);
+  t.same(captures(r.effects), [{ type: 'capture', generation: 1, seq: 2, full: true, rects: [], out: { width: 800, height: 450 }, hold: false }]);
   t.same(outputSize({ screen: { width: 1000, height: 500 }, viewport: { width: 4000, height: 4000 } }), { width: 1000, height: 500 }, 'never upscaled');
 });
 
@@ -176,4 +176,156 @@ t.test('resync after a resume: unacknowledged updates count as lost, the next re
   b = run([{ type: 'captured', generation: 1, lastSeq: 1 }], b.state);
   t.equal(b.state.ackedSeq, 1, 'the in-flight update is not awaited');
   t.match(captures(b.effects), [{ full: true, seq: 2 }], 'and the full read follows');
+});
+
+// ---- prepare-ahead ------------------------------------------------------------------------
+
+const ahead: FramesState = { ...INITIAL_FRAMES, prepareAhead: true };
+const kinds = (effects: FramesEffect[]) => effects.map((e) => (e.type === 'capture' ? `capture ${e.seq}${e.full ? ' full' : ''}${e.hold ? ' hold' : ''}` : e.type === 'send-held' ? `send-held ${e.lastSeq}` : e.type));
+
+t.test('prepare-ahead: the next batch is read while one is in flight, held, and sent at the ready; one at most', async (t) => {
+  let r = run([...sharing, { type: 'ready', width: 1920, height: 1080, seq: 0 }, { type: 'captured', generation: 1, lastSeq: 1 }], ahead);
+  t.same(kinds(r.effects), ['capture 1 full'], 'nothing in flight: read and sent as before');
+  r = run([{ type: 'damage', rects: [{ x: 0, y: 0, w: 10, h: 10 }] }], r.state);
+  t.same(kinds(r.effects), ['capture 2 hold'], 'seq 1 in flight: the damage is read and encoded already');
+  r = run([{ type: 'damage', rects: [{ x: 50, y: 50, w: 10, h: 10 }] }, { type: 'captured', generation: 1, lastSeq: 2, held: true }], r.state);
+  t.same(kinds(r.effects), [], 'held: no send before the ready, and no second batch prepared');
+  t.same(r.state.held, { generation: 1, lastSeq: 2 });
+  t.equal(r.state.sentSeq, 1);
+  t.throws(() => run([{ type: 'ready', width: 1920, height: 1080, seq: 2 }], r.state), FramesError, 'a held batch is not sent: a ready for it is a protocol error');
+  r = run([{ type: 'ready', width: 1920, height: 1080, seq: 1 }], r.state);
+  t.same(kinds(r.effects), ['send-held 2', 'capture 3 hold'], 'the ready sends it; the damage that came meanwhile is read next');
+  t.same(captures(r.effects)[0]!.rects, [{ x: 50, y: 50, w: 10, h: 10 }]);
+  t.equal(r.state.sentSeq, 2);
+  r = run([{ type: 'captured', generation: 1, lastSeq: null, held: true }, { type: 'ready', width: 1920, height: 1080, seq: 2 }], r.state);
+  t.same(kinds(r.effects), [], 'a prepared capture that found nothing holds nothing');
+});
+
+t.test('prepare-ahead: a ready that arrives while the batch is prepared sends it as soon as it is ready', async (t) => {
+  let r = run([...sharing, { type: 'ready', width: 1920, height: 1080, seq: 0 }, { type: 'captured', generation: 1, lastSeq: 1 }, { type: 'damage', rects: [{ x: 0, y: 0, w: 4, h: 4 }] }], ahead);
+  r = run([{ type: 'cursor', x: 10, y: 10, visible: true }, { type: 'ready', width: 1920, height: 1080, seq: 1 }], r.state);
+  t.same(kinds(r.effects), [], 'busy preparing: nothing yet');
+  r = run([{ type: 'captured', generation: 1, lastSeq: 2, held: true }], r.state);
+  t.same(kinds(r.effects), ['send-held 2', 'send-cursor']);
+});
+
+t.test('prepare-ahead: a held batch never goes out once the choice, the size or the channel changed', async (t) => {
+  const held = (): FramesState => {
+    const r = run([...sharing, { type: 'ready', width: 1920, height: 1080, seq: 0 }, { type: 'captured', generation: 1, lastSeq: 1 }, { type: 'damage', rects: [{ x: 0, y: 0, w: 4, h: 4 }] }, { type: 'captured', generation: 1, lastSeq: 2, held: true }], ahead);
+    t.same(r.state.held, { generation: 1, lastSeq: 2 });
+    return r.state;
+  };
+  const cases: Array<[string, FramesEvent[], string[]]> = [
+    ['share off', [{ type: 'share', on: false }, { type: 'ready', width: 1920, height: 1080, seq: 1 }], ['drop-held']],
+    ['another choice', [{ type: 'region-changed' }, { type: 'ready', width: 1920, height: 1080, seq: 1 }], ['drop-held', 'capture 2 full hold']],
+    ['a new viewport', [{ type: 'ready', width: 1280, height: 720, seq: 1 }], ['drop-held', 'capture 2 full']],
+    ['a resync', [{ type: 'resync' }], ['drop-held', 'capture 2 full']],
+  ];
+  for (const [what, events, expected] of cases) {
+    const r = run(events, held());
+    t.same(kinds(r.effects), expected, what);
+    t.equal(r.state.held ?? null, null, `${what}: nothing held`);
+  }
+  // The choice changed while the batch was being prepared: dropped when it comes back.
+  let r = run([...sharing, { type: 'ready', width: 1920, height: 1080, seq: 0 }, { type: 'captured', generation: 1, lastSeq: 1 }, { type: 'damage', rects: [{ x: 0, y: 0, w: 4, h: 4 }] }], ahead);
+  r = run([{ type: 'region-changed' }, { type: 'captured', generation: 1, lastSeq: 2, held: true }], r.state);
+  t.same(kinds(r.effects), ['drop-held', 'capture 2 full hold']);
+  r = run([{ type: 'ready', width: 1920, height: 1080, seq: 1 }], r.state);
+  t.same(kinds(r.effects), [], 'and nothing of it is sent at the ready');
+});
+
+/**
+ * Prepare-ahead against the real encoder and a decoding agent: a screen that keeps changing,
+ * captures that finish late, readies that come late, choices that change. At the end the
+ * agent's picture is the screen, and no update ever went out before the agent had drawn the
+ * one before (at most one batch in flight).
+ */
+t.test('prepare-ahead with the real pipeline: the agent ends with the screen; one batch in flight at most', async (t) => {
+  const size = { width: 320, height: 192 };
+  const screen = randomBgrx(size.width, size.height, 11);
+  let rnd = 12345;
+  const rand = (n: number): number => {
+    // xorshift32: consecutive draws are not correlated the way a small LCG's are.
+    rnd ^= rnd << 13;
+    rnd ^= rnd >>> 17;
+    rnd ^= rnd << 5;
+    return (rnd >>> 0) % n;
+  };
+  const p = new FramePipeline(size);
+  const agent = createFramebuffer('rgb', 1, 1);
+  let history = new CodecHistory();
+  let state: FramesState = ahead;
+  let held: ReturnType<FramePipeline['encode']> = null;
+  const wire: Uint8Array[][] = [];
+  let sentSeq = 0;
+  let drawnSeq = 0;
+  const pending: Array<Extract<FramesEffect, { type: 'capture' }>> = [];
+  let violations = 0;
+  let drops = 0;
+  const send = (b: NonNullable<typeof held>): void => {
+    if (wire.length > 0) violations++;
+    wire.push(b.updates);
+    sentSeq = b.lastSeq;
+  };
+  const feed = (e: FramesEvent): void => {
+    const out = step(state, e);
+    state = out.state;
+    for (const eff of out.effects) {
+      if (eff.type === 'capture') pending.push(eff);
+      else if (eff.type === 'send-held') {
+        t.equal(held?.lastSeq, eff.lastSeq);
+        send(held!);
+        held = null;
+      } else if (eff.type === 'drop-held') {
+        held = null;
+        drops++;
+        p.resetAgent();
+      }
+    }
+  };
+  const complete = (): void => {
+    const c = pending.shift()!;
+    if (c.generation !== state.generation) return feed({ type: 'captured', generation: c.generation, lastSeq: null, ...(c.hold ? { held: true } : {}) });
+    const rects = c.full ? [{ x: 0, y: 0, w: size.width, h: size.height }] : c.rects;
+    for (const r of rects) {
+      const g = createFramebuffer('bgrx', r.w, r.h);
+      for (let y = 0; y < r.h; y++) g.data.set(screen.data.subarray(((r.y + y) * size.width + r.x) * 4, ((r.y + y) * size.width + r.x + r.w) * 4), y * r.w * 4);
+      p.ingest({ ...g, x: r.x, y: r.y });
+    }
+    const b = p.encode(c.out, c.full ? 'full' : c.rects, c.seq);
+    if (b && c.hold) held = b;
+    else if (b) send(b);
+    feed({ type: 'captured', generation: c.generation, lastSeq: b ? b.lastSeq : null, ...(c.hold ? { held: true } : {}) });
+  };
+  const deliver = (): void => {
+    while (wire.length > 0) {
+      for (const u of wire.shift()!) {
+        const d = decodeUpdate(u, history);
+        applyUpdate(agent, d);
+      }
+      drawnSeq = sentSeq;
+    }
+    feed({ type: 'ready', width: size.width, height: size.height, seq: drawnSeq });
+  };
+  feed({ type: 'screen', ...size });
+  feed({ type: 'share', on: true });
+  feed({ type: 'ready', width: size.width, height: size.height, seq: 0 });
+  for (let i = 0; i < 800; i++) {
+    const a = rand(10);
+    if (a < 5) {
+      const r = { x: rand(size.width - 20), y: rand(size.height - 20), w: 1 + rand(20), h: 1 + rand(20) };
+      for (let y = r.y; y < r.y + r.h; y++) for (let x = r.x; x < r.x + r.w; x++) screen.data[(y * size.width + x) * 4 + rand(3)] = rand(256);
+      feed({ type: 'damage', rects: [r] });
+    } else if (a < 7 && pending.length > 0) complete();
+    else if (a < 9) deliver();
+    else if (rand(3) === 0) feed({ type: 'region-changed' });
+  }
+  for (let k = 0; k < 50 && (pending.length > 0 || wire.length > 0 || held !== null || state.dirty.length > 0); k++) {
+    while (pending.length > 0) complete();
+    deliver();
+  }
+  t.equal(violations, 0, 'never more than one batch in flight');
+  t.ok(state.sentSeq > 20, `${state.sentSeq} updates sent`);
+  t.ok(drops >= 2, `${drops} held batches dropped on the way`);
+  t.ok(fbEqualsRgb(screen, agent), 'the agent has the screen pixel for pixel');
 });

@@ -7,6 +7,15 @@
 // is merged into a few rectangles, never queued as frames, so an agent that stops reading costs
 // the daemon nothing but a bounded list of rectangles, and the next frame it gets is the
 // current screen, not a backlog. An idle screen produces no damage and therefore no capture.
+//
+// Prepare-ahead (`prepareAhead`, the daemon turns it on): while one update is in flight, the
+// damage gathered so far may already be read and encoded, and that batch is held until the
+// agent's ready for the one in flight arrives; it is sent then, and damage that came in
+// meanwhile stays dirty for the next capture (never lost, never queued beyond one batch).
+// Reading and encoding then overlap the agent's drawing and the round trip instead of following
+// them. A held batch was encoded against what the agent will have, so one that must not go out
+// (the choice changed, a new size, a resync) is dropped together with the encoder's idea of
+// the agent's picture (`drop-held`), and the next read is full.
 import { coalesce } from './capture/coalesce.js';
 import type { Rect } from '../codec/framebuffer.js';
 import { fitWithin } from '../codec/scale.js';
@@ -53,6 +62,10 @@ export interface FramesState {
    * old channel, so its seq counts as acknowledged when it comes back.
    */
   readonly resyncPending?: boolean;
+  /** Read and encode the next update while one is in flight (see the top of this file). */
+  readonly prepareAhead?: boolean;
+  /** An encoded batch waiting for the agent's ready for the update in flight. */
+  readonly held?: { readonly generation: number; readonly lastSeq: number } | null;
 }
 
 export type FramesEvent =
@@ -64,8 +77,11 @@ export type FramesEvent =
   | { type: 'region-changed' }
   | { type: 'damage'; rects: readonly Rect[] }
   | { type: 'ready'; width: number; height: number; seq: number }
-  /** The capture effect finished: `lastSeq` is the last update sent, or null when nothing was sent. */
-  | { type: 'captured'; generation: number; lastSeq: number | null }
+  /**
+   * The capture effect finished: `lastSeq` is the last update sent, or null when nothing was
+   * sent; with `held` (a capture effect with `hold`), it was encoded and is held, not sent.
+   */
+  | { type: 'captured'; generation: number; lastSeq: number | null; held?: boolean }
   /**
    * The session resumed over a new channel (docs/resume.md): updates sent since the agent's
    * last `ready` may be lost, so nothing is awaited any more and the next read is full.
@@ -79,7 +95,11 @@ export type FramesEffect =
    * Read `rects` (or the whole screen when `full`), mask, scale to `out`, diff against what the
    * agent has, encode and send as updates numbered from `seq`; then feed `captured`.
    */
-  | { type: 'capture'; generation: number; seq: number; full: boolean; rects: Rect[]; out: Size }
+  | { type: 'capture'; generation: number; seq: number; full: boolean; rects: Rect[]; out: Size; hold: boolean }
+  /** Send the held batch (its last seq is `lastSeq`). */
+  | { type: 'send-held'; lastSeq: number }
+  /** Throw the held batch away and forget what the encoder thinks the agent has. */
+  | { type: 'drop-held' }
   | { type: 'send-cursor'; cursor: Cursor };
 
 export interface FramesStep {
@@ -120,23 +140,31 @@ function caughtUp(s: FramesState): boolean {
   return !s.busy && s.ackedSeq >= s.sentSeq;
 }
 
+/** A held batch that may no longer go out is dropped (with the encoder's model of the agent). */
+function dropHeld(s: FramesState, effects: FramesEffect[]): FramesState {
+  if (!s.held) return s;
+  effects.push({ type: 'drop-held' });
+  return { ...s, held: null, full: true, dirty: [] };
+}
+
 export function step(state: FramesState, event: FramesEvent): FramesStep {
   let s: FramesState = state;
+  const pre: FramesEffect[] = [];
   switch (event.type) {
     case 'screen': {
       const screen = { width: event.width, height: event.height };
       if (!(screen.width >= 1 && screen.height >= 1)) throw new FramesError(`screen size ${screen.width}x${screen.height}`);
-      if (!sameSize(s.screen, screen)) s = { ...s, screen, full: true, dirty: [], cursorSent: null };
+      if (!sameSize(s.screen, screen)) s = { ...dropHeld(s, pre), screen, full: true, dirty: [], cursorSent: null };
       break;
     }
     case 'share':
       if (event.on === s.sharing) return { state: s, effects: [] };
       // Turning on starts from a full read: nothing read while off may be trusted, and the
       // agent may hold a picture of a different choice. Turning off drops pending damage.
-      s = { ...s, sharing: event.on, generation: s.generation + 1, full: true, dirty: [], cursorPending: null, cursorSent: event.on ? s.cursorSent : null };
+      s = { ...dropHeld(s, pre), sharing: event.on, generation: s.generation + 1, full: true, dirty: [], cursorPending: null, cursorSent: event.on ? s.cursorSent : null };
       break;
     case 'region-changed':
-      s = { ...s, generation: s.generation + 1, full: true, dirty: [] };
+      s = { ...dropHeld(s, pre), generation: s.generation + 1, full: true, dirty: [] };
       break;
     case 'damage':
       // Damage while nothing is shared is not even remembered: sharing starts with a full read.
@@ -150,16 +178,21 @@ export function step(state: FramesState, event: FramesEvent): FramesStep {
       const resized = !sameSize(s.viewport, viewport);
       s = { ...s, viewport, ackedSeq: Math.max(s.ackedSeq, event.seq) };
       // A new size means a new picture for the agent: everything is read and sent again.
-      if (resized) s = { ...s, full: true, dirty: [], cursorSent: null };
+      if (resized) s = { ...dropHeld(s, pre), full: true, dirty: [], cursorSent: null };
       break;
     }
     case 'resync':
-      s = { ...s, generation: s.generation + 1, ackedSeq: s.sentSeq, full: true, dirty: [], cursorSent: null, resyncPending: s.busy };
+      s = { ...dropHeld(s, pre), generation: s.generation + 1, ackedSeq: s.sentSeq, full: true, dirty: [], cursorSent: null, resyncPending: s.busy };
       break;
     case 'captured':
       if (!s.busy) throw new FramesError('captured without a capture in progress');
-      if (event.lastSeq !== null) {
-        if (event.lastSeq <= s.sentSeq) throw new FramesError(`captured seq ${event.lastSeq} after ${s.sentSeq}`);
+      if (event.lastSeq !== null && event.lastSeq <= s.sentSeq) throw new FramesError(`captured seq ${event.lastSeq} after ${s.sentSeq}`);
+      if (event.held === true && event.lastSeq !== null) {
+        s = { ...s, busy: false, held: { generation: event.generation, lastSeq: event.lastSeq } };
+        // Encoded under a choice that has changed since, or against a channel that was
+        // replaced: it must not go out, and the encoder's model of the agent includes it.
+        if (event.generation !== s.generation) s = dropHeld(s, pre);
+      } else if (event.lastSeq !== null) {
         s = { ...s, busy: false, sentSeq: event.lastSeq, ackedSeq: s.resyncPending ? event.lastSeq : s.ackedSeq };
       } else {
         s = { ...s, busy: false };
@@ -185,18 +218,32 @@ export function step(state: FramesState, event: FramesEvent): FramesStep {
       break;
     }
   }
-  return advance(s);
+  const out = advance(s);
+  return pre.length > 0 ? { state: out.state, effects: [...pre, ...out.effects] } : out;
 }
 
-/** After any event: start a capture or send the cursor if the agent is waiting for us. */
+/** After any event: send what is held, start a capture or send the cursor if the agent is waiting for us. */
 function advance(s: FramesState): FramesStep {
   const effects: FramesEffect[] = [];
   const out = outputSize(s);
-  if (!s.sharing || !out || !caughtUp(s)) return { state: s, effects };
+  if (!s.sharing || !out) return { state: s, effects };
+  const caught = caughtUp(s);
+  if (s.held && caught) {
+    // Held batches are dropped whenever the generation changes; one that survived is current.
+    if (s.held.generation !== s.generation) throw new FramesError(`held batch of generation ${s.held.generation} under ${s.generation}`);
+    effects.push({ type: 'send-held', lastSeq: s.held.lastSeq });
+    s = { ...s, sentSeq: s.held.lastSeq, held: null };
+  }
+  // Without prepare-ahead a capture waits for the agent; with it, one batch may be prepared
+  // while one is in flight, never more (nothing is held and nothing is being read).
+  const mayCapture = caught || (s.prepareAhead === true && !s.busy && !s.held);
+  if (!mayCapture) return { state: s, effects };
   if (s.full || s.dirty.length > 0) {
-    effects.push({ type: 'capture', generation: s.generation, seq: s.sentSeq + 1, full: s.full, rects: s.full ? [] : s.dirty.map((r) => ({ ...r })), out });
+    const hold = s.ackedSeq < s.sentSeq;
+    effects.push({ type: 'capture', generation: s.generation, seq: s.sentSeq + 1, full: s.full, rects: s.full ? [] : s.dirty.map((r) => ({ ...r })), out, hold });
     s = { ...s, busy: true, full: false, dirty: [] };
   }
+  if (!caught) return { state: s, effects };
   // The cursor rides on the same pull: an agent that stopped reading gets nothing, not even that.
   if (s.cursorPending !== null) {
     effects.push({ type: 'send-cursor', cursor: s.cursorPending });

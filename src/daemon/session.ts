@@ -25,7 +25,7 @@ import { armF12, type Hotkey } from './hotkey/f12.js';
 import { listWindows } from './windows/list.js';
 import { findPanelWindow, focusOnPanel, protectedRegion } from './windows/protected.js';
 import { INITIAL_FRAMES, step as framesStep, FramesError, type FramesEffect, type FramesEvent, type FramesState } from './frames.js';
-import { FramePipeline } from './frame-pipeline.js';
+import { FramePipeline, type EncodedBatch } from './frame-pipeline.js';
 import { appKeyOf, readShared, type ShareTarget } from './shared-capture.js';
 import { groupApps, watchWindows, type WindowWatcher } from './windows/list.js';
 import { matchesApp, type AppSpec } from './windows/match.js';
@@ -72,7 +72,11 @@ export async function runShare(opts: ShareOptions): Promise<ShareOutcome> {
 class ShareBoss {
   private ui: UiState;
   private policy: Policy = INITIAL_POLICY;
-  private frames: FramesState = INITIAL_FRAMES;
+  // Prepare-ahead: the next update is read and encoded while the agent draws the last one
+  // (frames.ts; measured with bench/e2e-latency.ts, the fast-changing region).
+  private frames: FramesState = { ...INITIAL_FRAMES, prepareAhead: true };
+  /** The batch frames.ts holds until the agent's ready (prepare-ahead). */
+  private heldBatch: EncodedBatch | null = null;
   private session: SecureSession | null = null;
   private capture: CaptureBackend | null = null;
   private capturing: Promise<CaptureBackend> | null = null;
@@ -605,6 +609,26 @@ class ShareBoss {
       this.send({ type: 'cursor', ...effect.cursor });
       return;
     }
+    if (effect.type === 'drop-held') {
+      // The agent will never get it: the encoder must not count on it (next read is full).
+      this.heldBatch = null;
+      this.pipeline?.resetAgent();
+      return;
+    }
+    if (effect.type === 'send-held') {
+      const batch = this.heldBatch;
+      this.heldBatch = null;
+      if (!batch || batch.lastSeq !== effect.lastSeq) {
+        await this.fail(new RsoError('RSO_ERR_INTERNAL', undefined, `held batch ${batch?.lastSeq ?? 'none'}, asked to send ${effect.lastSeq}`));
+        return;
+      }
+      try {
+        await this.sendBatch(batch);
+      } catch (err) {
+        if (!this.finished) await this.fail(toRsoError(err));
+      }
+      return;
+    }
     let lastSeq: number | null = null;
     let regionChanged = false;
     try {
@@ -625,9 +649,9 @@ class ShareBoss {
       for (const g of read.grabs) pipeline.ingest(g);
       const batch = pipeline.encode(effect.out, effect.full ? 'full' : effect.rects, effect.seq);
       if (batch) {
-        for (const u of batch.updates) await this.session!.send(encodeFrame(u));
         lastSeq = batch.lastSeq;
-        this.debug('update', { seq: batch.lastSeq, tiles: batch.tiles.length, bytes: batch.updates.reduce((n, u) => n + u.length, 0) });
+        if (effect.hold) this.heldBatch = batch;
+        else await this.sendBatch(batch);
       }
     } catch (err) {
       if (this.finished) return;
@@ -635,9 +659,15 @@ class ShareBoss {
       await this.fail(e.code === 'RSO_ERR_INTERNAL' ? new RsoError('RSO_ERR_CAPTURE', undefined, e.detail) : e);
       return;
     }
-    this.feedFrames({ type: 'captured', generation: effect.generation, lastSeq });
+    this.feedFrames({ type: 'captured', generation: effect.generation, lastSeq, ...(effect.hold ? { held: true } : {}) });
     // Parts that were not re-read may now be covered or uncovered: read everything once more.
     if (regionChanged && !effect.full && this.capture) this.feedFrames({ type: 'damage', rects: [{ x: 0, y: 0, w: this.capture.area.w, h: this.capture.area.h }] });
+  }
+
+  /** Sends the updates of one batch in order; a failure ends the session (its close reports why). */
+  private async sendBatch(batch: EncodedBatch): Promise<void> {
+    for (const u of batch.updates) await this.session!.send(encodeFrame(u));
+    this.debug('update', { seq: batch.lastSeq, tiles: batch.tiles.length, bytes: batch.updates.reduce((n, u) => n + u.length, 0) });
   }
 
   // ---- output --------------------------------------------------------------------------
