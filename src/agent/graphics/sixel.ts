@@ -279,8 +279,12 @@ export function buildPalette(frame: RgbFrame, r: Rect): SixelPalette {
 // --- byte builder ----------------------------------------------------------------------------
 
 class ByteSink {
-  buf = new Uint8Array(1 << 16);
+  buf: Uint8Array;
   len = 0;
+  /** `size`: a first guess; a small update should not zero 64 KiB it never uses. */
+  constructor(size: number) {
+    this.buf = new Uint8Array(size);
+  }
   private ensure(extra: number): void {
     if (this.len + extra <= this.buf.length) return;
     let size = this.buf.length * 2;
@@ -320,6 +324,8 @@ class ByteSink {
 
 // --- encoder -------------------------------------------------------------------------------
 
+let scratch = { width: 0, cols: new Int32Array(0), bits: new Uint8Array(0), nCols: new Int32Array(PALETTE_SIZE) };
+
 const SIXEL_BASE = 0x3f; // '?': a sixel with no pixel set
 
 /**
@@ -328,7 +334,7 @@ const SIXEL_BASE = 0x3f; // '?': a sixel with no pixel set
  * the band, and a band that runs past the rectangle's bottom must not paint below it.
  */
 export function encodeSixel(frame: RgbFrame, r: Rect, palette: SixelPalette): string {
-  const out = new ByteSink();
+  const out = new ByteSink(Math.min(1 << 16, 256 + r.width * r.height));
   out.ascii('\x1bP0;1;0q"1;1;');
   out.uint(r.width);
   out.byte(0x3b);
@@ -338,9 +344,10 @@ export function encodeSixel(frame: RgbFrame, r: Rect, palette: SixelPalette): st
   // Per colour, the columns of the band it occurs in (in order) and its six bits there: the
   // passes cost what the colours cover, not colours x width (an adaptive palette puts dozens
   // of colours in a band of a gradient or a photo).
-  const cols = new Int32Array(PALETTE_SIZE * w);
-  const nCols = new Int32Array(PALETTE_SIZE);
-  const bits = new Uint8Array(PALETTE_SIZE * w);
+  // Scratch kept between calls (a typing update is tens of microseconds; zeroing fresh arrays
+  // of 256 x width was a third of it): every pass leaves `bits` and `nCols` back at zero.
+  if (scratch.width < w) scratch = { width: w, cols: new Int32Array(PALETTE_SIZE * w), bits: new Uint8Array(PALETTE_SIZE * w), nCols: new Int32Array(PALETTE_SIZE) };
+  const { cols, bits, nCols } = scratch;
   const used: number[] = [];
   const defined = new Uint8Array(PALETTE_SIZE);
   let current = -1;
@@ -482,10 +489,8 @@ export class SixelRenderer implements Renderer {
     const vis = visible(frame, at);
     if (!vis) return '';
     const grid = dirtyCells(changed, at.cellWidth, at.cellHeight, at.cols, at.rows);
-    let dirty = 0;
-    for (const g of grid) dirty += g;
-    if (dirty === 0) return '';
-    if (this.palette === null || dirty >= REPALETTE_SHARE * at.cols * at.rows) return this.full(frame, at);
+    if (this.palette === null) return this.full(frame, at);
+    if (this.manyCells(changed, grid, at)) return this.full(frame, at);
     const palette = this.palette;
     let out = '';
     for (const cr of cellRuns(grid, at.cols, at.rows)) {
@@ -498,6 +503,21 @@ export class SixelRenderer implements Renderer {
       out += moveTo(at.row + cr.row, at.col + cr.col) + encodeSixel(frame, r, palette);
     }
     return out === '' ? '' : SAVE_CURSOR + out + RESTORE_CURSOR;
+  }
+
+  /** Whether the dirty cells reach REPALETTE_SHARE of the placement (counted only when the
+   * rectangles' own cell counts, an upper bound, could reach it: typing stays O(rects)). */
+  private manyCells(changed: readonly Rect[], grid: Uint8Array, at: Placement): boolean {
+    const need = REPALETTE_SHARE * at.cols * at.rows;
+    let bound = 0;
+    for (const r of changed) {
+      if (r.width <= 0 || r.height <= 0) continue;
+      bound += (Math.floor((r.x + r.width - 1) / at.cellWidth) - Math.floor(r.x / at.cellWidth) + 1) * (Math.floor((r.y + r.height - 1) / at.cellHeight) - Math.floor(r.y / at.cellHeight) + 1);
+    }
+    if (bound < need) return false;
+    let dirty = 0;
+    for (let i = 0; i < grid.length; i++) dirty += grid[i]!;
+    return dirty >= need;
   }
 
   /** Text written over sixel pixels replaces them in every sixel terminal; blanks do that. */
