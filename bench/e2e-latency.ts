@@ -213,19 +213,24 @@ function typingSplit(keys: Array<{ t0: number; at: number }>, ev: Array<Record<s
   return `key -> read ${m(a)} ms, read -> sent ${m(b)} ms, sent -> drawn ${m(c)} ms (medians of ${a.length})`;
 }
 
-/** One update's cycle while the fast region animates: read -> sent, then sent -> the next read. */
+/**
+ * The fast region's updates from the daemon's debug events: the interval between two sends,
+ * and the age of each update when sent (its read started -> sent; with prepare-ahead this
+ * includes the wait for the agent's ready).
+ */
 function updateCycle(ev: Array<Record<string, unknown> & { event: string }>, t0: number, t1: number): string {
-  const inWindow = ev.filter((e) => (e.event === 'read' || e.event === 'update') && Number(e.t) >= t0 && Number(e.t) <= t1);
-  const work: number[] = [];
-  const wait: number[] = [];
-  for (let i = 0; i + 1 < inWindow.length; i++) {
-    const a = inWindow[i]!;
-    const b = inWindow[i + 1]!;
-    if (a.event === 'read' && b.event === 'update') work.push(Number(b.t) - Number(a.t));
-    if (a.event === 'update' && b.event === 'read') wait.push(Number(b.t) - Number(a.t));
+  const inWindow = ev.filter((e) => Number(e.t) >= t0 && Number(e.t) <= t1);
+  const sends = inWindow.filter((e) => e.event === 'update');
+  const reads = ev.filter((e) => e.event === 'read' && typeof e.seq === 'number');
+  const interval = sends.slice(1).map((e, i) => Number(e.t) - Number(sends[i]!.t));
+  const age: number[] = [];
+  for (const u of sends) {
+    // The read that made this update: the last one whose first seq is not after the update's.
+    const r = reads.filter((e) => Number(e.seq) <= Number(u.seq) && Number(e.t) <= Number(u.t)).at(-1);
+    if (r) age.push(Number(u.t) - Number(r.t));
   }
   const m = (xs: number[]): string => (xs.length ? fig(quantile(xs, 0.5)) : '—');
-  return `read -> sent ${m(work)} ms, sent -> next read ${m(wait)} ms (medians of ${work.length} updates)`;
+  return `interval between sends ${m(interval)} ms, read -> sent ${m(age)} ms (medians of ${sends.length} updates)`;
 }
 
 /**

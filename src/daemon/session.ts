@@ -636,7 +636,7 @@ class ShareBoss {
       const pipeline = this.pipeline!;
       const target = this.target();
       const read = await readShared(capture, effect.full ? 'full' : effect.rects, target, this.regionConn, {
-        onRead: (n) => this.debug('read', { rects: n, full: effect.full }),
+        onRead: (n) => this.debug('read', { rects: n, full: effect.full, seq: effect.seq }),
       });
       // The customer changed the choice while we read: these pixels belong to the old choice.
       if (this.finished || this.frames.generation !== effect.generation) {
