@@ -46,7 +46,14 @@ export function openRobotInjector(opts: InjectorOptions): Injector {
   } catch (err) {
     throw new RsoError('RSO_ERR_INTERNAL', 'Remote control is not available on this computer (the input library could not be loaded).', `robotjs: ${err instanceof Error ? err.message : String(err)}`);
   }
-  if (process.platform === 'linux' && opts.display) robot.setXDisplayName(opts.display);
+  if (process.platform === 'linux') {
+    // robotjs opens ":0.0" first and reads DISPLAY only when that fails: on a machine where
+    // another session owns :0, the engineer's input would land on a display the customer is
+    // not sharing. Always name the display the picture comes from.
+    const display = opts.display ?? process.env.DISPLAY;
+    if (!display) throw new RsoError('RSO_ERR_NO_DISPLAY', 'Remote control needs the X display being shared, and DISPLAY is not set.', 'no display for robotjs');
+    robot.setXDisplayName(display);
+  }
   // robotjs sleeps after every event by default (10 ms): pacing is the engineer's own typing.
   robot.setKeyboardDelay(0);
   robot.setMouseDelay(0);
