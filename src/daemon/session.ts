@@ -253,7 +253,6 @@ class ShareBoss {
         case 'accept':
           this.debug('accepted');
           this.sendState();
-          await this.listMonitors();
           return;
         case 'decline':
           await this.finish('declined');
@@ -263,6 +262,9 @@ class ShareBoss {
           return;
         case 'list-apps':
           await this.listApps();
+          return;
+        case 'list-monitors':
+          await this.listMonitors();
           return;
         case 'share-screen':
           await this.applyPolicy(effect.monitor === undefined ? { type: 'share-screen' } : { type: 'share-screen', monitor: effect.monitor });
@@ -311,17 +313,17 @@ class ShareBoss {
 
   /**
    * With several monitors and no --monitor, the panel offers a choice when the customer shares
-   * the screen. Listing them reads no pixel (RandR/Xinerama geometry only), and only after the
-   * customer accepted the engineer.
+   * the screen. Asked when the customer first presses `s` (the display is not opened before
+   * the customer chose to share); it reads geometry only (RandR/Xinerama), no pixel.
    */
   private async listMonitors(): Promise<void> {
-    if (this.opts.monitor !== undefined) return;
-    let list: Monitor[];
-    try {
-      list = await queryMonitors(await this.xconn());
-    } catch {
-      // No X display to ask (the portable backend elsewhere): it shares its primary display.
-      return;
+    let list: Monitor[] = [];
+    if (this.opts.monitor === undefined) {
+      try {
+        list = await queryMonitors(await this.xconn());
+      } catch {
+        // No X display to ask (the portable backend elsewhere): it shares its primary display.
+      }
     }
     this.dispatch({ type: 'monitors-listed', monitors: list.map((m) => ({ index: m.index, label: `${m.width}x${m.height} at ${m.x},${m.y}`, primary: m.primary })) });
   }

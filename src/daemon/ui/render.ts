@@ -30,6 +30,8 @@ export function waitKind(state: UiState): string | null {
       return 'waiting';
     case 'loading-apps':
       return 'loading-apps';
+    case 'loading-monitors':
+      return 'loading-monitors';
     default:
       return null;
   }
@@ -125,16 +127,21 @@ export function render(state: UiState, opts: RenderOptions = {}): string {
       });
       lines.push('', '{bold}Up/Down{/bold}: move   {bold}Space{/bold}: select   {bold}Enter{/bold}: share the selection   {bold}Esc{/bold}: back   {bold}q{/bold}: end');
       break;
-    case 'monitor':
+    case 'loading-monitors':
+      lines.push(spin('Looking at your monitors…'), '', st.dim('Esc: back'));
+      break;
+    case 'monitor': {
+      const monitors = state.monitors ?? [];
       lines.push('This computer has several monitors. Which one do you want to share?', '');
-      [...state.monitors.map((m, i) => `${i + 1}: monitor ${i + 1}, ${esc(m.label)}${m.primary ? ' (primary)' : ''}`), 'all monitors'].forEach((label, i) => {
+      [...monitors.map((m, i) => `${i + 1}: monitor ${i + 1}, ${esc(m.label)}${m.primary ? ' (primary)' : ''}`), 'all monitors'].forEach((label, i) => {
         lines.push(i === phase.cursor ? `{inverse}> ${label}{/inverse}` : `  ${label}`);
       });
-      lines.push('', `{bold}1{/bold}-{bold}${state.monitors.length}{/bold} or {bold}Up/Down{/bold} + {bold}Enter{/bold}: share it   {bold}Esc{/bold}: back   {bold}q{/bold}: end`);
+      lines.push('', `{bold}1{/bold}-{bold}${monitors.length}{/bold} or {bold}Up/Down{/bold} + {bold}Enter{/bold}: share it   {bold}Esc{/bold}: back   {bold}q{/bold}: end`);
       break;
+    }
     case 'sharing': {
       const v = state.policy.view;
-      const what = v.kind === 'screen' ? (v.monitor !== undefined && state.monitors.length > 0 ? `monitor ${v.monitor + 1} of ${state.monitors.length}` : 'your whole screen') : v.kind === 'apps' ? `only ${state.sharedLabels.map(esc).join(', ') || 'the chosen applications'}` : 'nothing';
+      const what = v.kind === 'screen' ? (v.monitor !== undefined && state.monitors !== null && state.monitors.length > 0 ? `monitor ${v.monitor + 1} of ${state.monitors.length}` : 'your whole screen') : v.kind === 'apps' ? `only ${state.sharedLabels.map(esc).join(', ') || 'the chosen applications'}` : 'nothing';
       if (state.policy.control) {
         // Impossible to miss: someone else moves this mouse and types on this keyboard.
         lines.push(

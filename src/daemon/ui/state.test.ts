@@ -48,7 +48,9 @@ t.test('Enter accepts, Esc declines; accepting shares nothing', async (t) => {
 
 t.test('s shares the screen; a lists apps, Space toggles, Enter confirms; Esc goes back', async (t) => {
   const accepted = run([...paired, key('enter')], start()).state;
-  t.same(run([key('s')], accepted).effects, [{ type: 'share-screen' }]);
+  // The first s lists the monitors (the display is not touched before); one monitor: shared at once.
+  t.same(run([key('s')], accepted).effects, [{ type: 'list-monitors' }]);
+  t.same(run([key('s'), { type: 'monitors-listed', monitors: [] }], accepted).effects, [{ type: 'list-monitors' }, { type: 'share-screen' }]);
   let r = run([key('a')], accepted);
   t.same(r.effects, [{ type: 'list-apps' }]);
   r = run([{ type: 'apps-listed', apps: [{ key: 'pid:1', label: 'XTerm — one' }, { key: 'pid:2', label: 'Firefox — two' }], suggested: [] }], r.state);
@@ -64,7 +66,7 @@ t.test('--share suggestions pre-fill but need Enter', async (t) => {
   let r = run([...paired, key('enter')], start({ kind: 'screen' }));
   t.same(r.effects, [{ type: 'accept' }]);
   t.match(render(r.state), 'suggests sharing your whole screen');
-  t.same(run([key('enter')], r.state).effects, [{ type: 'share-screen' }]);
+  t.same(run([key('enter'), { type: 'monitors-listed', monitors: [] }], r.state).effects, [{ type: 'list-monitors' }, { type: 'share-screen' }]);
   r = run([...paired, key('enter')], start({ kind: 'apps', names: ['xterm'] }));
   t.same(r.effects, [{ type: 'accept' }, { type: 'list-apps' }], 'app suggestion goes straight to the picker');
   r = run([{ type: 'apps-listed', apps: [{ key: 'pid:1', label: 'a' }, { key: 'pid:2', label: 'b' }], suggested: ['pid:2', 'pid:9'] }], r.state);
@@ -106,7 +108,7 @@ t.test('requests: refused before consent, a prompt defaulting to No after; contr
   t.match(render(r.state), 'no (default)');
   t.same(run([key('enter')], r.state).effects, [{ type: 'answer', request: 'view', granted: false }], 'Enter is No');
   t.same(run([key('escape')], r.state).effects, [{ type: 'answer', request: 'view', granted: false }]);
-  t.same(run([key('s')], r.state).effects, [{ type: 'answer', request: 'view', granted: true }, { type: 'share-screen' }]);
+  t.same(run([key('s'), { type: 'monitors-listed', monitors: [] }], r.state).effects, [{ type: 'answer', request: 'view', granted: true }, { type: 'list-monitors' }, { type: 'share-screen' }]);
   r = run([{ type: 'request', what: 'control' }], accepted);
   t.same(r.effects, [{ type: 'answer', request: 'control', granted: false }], 'control while nothing is shared');
   t.match(render(r.state), 'while nothing is shared: refused');
@@ -165,10 +167,15 @@ t.test('several monitors: s asks which one (digits, arrows, all), one monitor is
     { index: 1, label: '1280x1024 at 1920,0', primary: true },
   ];
   const accepted = run([...paired, key('enter')], start()).state;
-  // One monitor (or none listed yet): s shares at once, as it always did.
+  // One monitor: no question, s shares at once (once the monitors are known).
   t.same(run([{ type: 'monitors-listed', monitors: [monitors[0]!] }, key('s')], accepted).effects, [{ type: 'share-screen' }]);
+  // Unknown yet: s lists them first; Esc while listing goes back and shares nothing.
+  const loading = run([key('s')], accepted);
+  t.same(loading.effects, [{ type: 'list-monitors' }]);
+  t.match(render(loading.state), 'Looking at your monitors');
+  t.match(run([key('escape')], loading.state).state.phase, { name: 'choose' });
 
-  let r = run([{ type: 'monitors-listed', monitors }, key('s')], accepted);
+  let r = run([{ type: 'monitors-listed', monitors }], loading.state);
   t.same(r.effects, [], 'nothing is shared while the customer chooses');
   t.match(r.state.phase, { name: 'monitor', cursor: 1 }, 'the cursor starts on the primary monitor');
   const text = render(r.state);
@@ -191,7 +198,7 @@ t.test('several monitors: s asks which one (digits, arrows, all), one monitor is
   t.match(run([key('escape')], r.state).state.phase, { name: 'sharing' });
 
   // A request to view answered with s goes through the same choice.
-  const asked = run([{ type: 'monitors-listed', monitors }, { type: 'request', what: 'view' }, key('s')], accepted);
-  t.same(asked.effects, [{ type: 'answer', request: 'view', granted: true }]);
+  const asked = run([{ type: 'request', what: 'view' }, key('s'), { type: 'monitors-listed', monitors }], accepted);
+  t.same(asked.effects, [{ type: 'answer', request: 'view', granted: true }, { type: 'list-monitors' }]);
   t.match(asked.state.phase, { name: 'monitor' });
 });

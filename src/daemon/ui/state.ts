@@ -41,6 +41,8 @@ export type Phase =
   | { name: 'choose' }
   | { name: 'loading-apps' }
   | { name: 'picker'; apps: readonly AppChoice[]; selected: readonly string[]; cursor: number }
+  /** `s` pressed: the display's monitors are being listed (geometry only, no pixel). */
+  | { name: 'loading-monitors' }
   /** Sharing the screen on a display with several monitors: which one (cursor past the last = all). */
   | { name: 'monitor'; cursor: number }
   | { name: 'sharing' }
@@ -50,8 +52,12 @@ export interface UiState {
   phase: Phase;
   /** Where Esc in the picker goes back to. */
   pickerReturn: 'choose' | 'sharing';
-  /** The display's monitors when there are several and none was fixed with --monitor; else empty. */
-  monitors: readonly MonitorChoice[];
+  /**
+   * The display's monitors when there are several and none was fixed with --monitor (empty
+   * when there is no choice); null until the first `s` asked. The display is not touched
+   * before the customer chose to share the screen.
+   */
+  monitors: readonly MonitorChoice[] | null;
   suggestion: Suggestion;
   policy: Policy;
   peer: PeerView | null;
@@ -71,7 +77,7 @@ export type UiAction =
   | { type: 'paired'; peer: PeerView; code: string }
   /** `suggested`: keys of the listed apps that match the command line's suggestion. */
   | { type: 'apps-listed'; apps: readonly AppChoice[]; suggested: readonly string[] }
-  /** The display's monitors, listed after the customer accepted (only when there are several). */
+  /** The display's monitors, listed after the customer pressed `s` the first time. */
   | { type: 'monitors-listed'; monitors: readonly MonitorChoice[] }
   | { type: 'policy'; policy: Policy; sharedLabels: readonly string[] }
   | { type: 'request'; what: RequestKind }
@@ -82,6 +88,7 @@ export type UiEffect =
   | { type: 'accept' }
   | { type: 'decline' }
   | { type: 'list-apps' }
+  | { type: 'list-monitors' }
   /** `monitor`: the index chosen on a display with several monitors; absent: all of them. */
   | { type: 'share-screen'; monitor?: number }
   | { type: 'share-apps'; keys: string[] }
@@ -109,7 +116,7 @@ export function initialUi(opts: { joining: boolean; suggestion: Suggestion; poli
   return {
     phase: { name: 'connecting', joining: opts.joining },
     pickerReturn: 'choose',
-    monitors: [],
+    monitors: null,
     suggestion: opts.suggestion,
     policy: opts.policy,
     peer: null,
@@ -138,11 +145,14 @@ export function step(state: UiState, action: UiAction): UiStep {
       const selected = state.pickerReturn === 'sharing' && state.policy.view.kind === 'apps' ? [...state.policy.view.apps] : [...action.suggested];
       return { state: { ...state, phase: { name: 'picker', apps: action.apps, selected: selected.filter((k) => action.apps.some((a) => a.key === k)), cursor: 0 } }, effects: [] };
     }
-    case 'monitors-listed':
-      // One monitor is no choice: `s` then shares it at once, as before.
-      return { state: { ...state, monitors: action.monitors.length > 1 ? [...action.monitors] : [] }, effects: [] };
+    case 'monitors-listed': {
+      // One monitor is no choice: the screen is shared at once.
+      const listed = { ...state, monitors: action.monitors.length > 1 ? [...action.monitors] : [] };
+      if (state.phase.name !== 'loading-monitors') return { state: listed, effects: [] };
+      return shareScreen({ ...listed, phase: state.pickerReturn === 'sharing' ? { name: 'sharing' } : { name: 'choose' } }, state.pickerReturn);
+    }
     case 'policy': {
-      const phase: Phase = action.policy.view.kind !== 'none' && (state.phase.name === 'choose' || state.phase.name === 'picker' || state.phase.name === 'loading-apps' || state.phase.name === 'monitor') ? { name: 'sharing' } : state.phase;
+      const phase: Phase = action.policy.view.kind !== 'none' && (state.phase.name === 'choose' || state.phase.name === 'picker' || state.phase.name === 'loading-apps' || state.phase.name === 'loading-monitors' || state.phase.name === 'monitor') ? { name: 'sharing' } : state.phase;
       return { state: { ...state, policy: action.policy, sharedLabels: action.sharedLabels, phase }, effects: [] };
     }
     case 'request':
@@ -172,7 +182,7 @@ function phase(state: UiState): Phase['name'] {
 }
 
 function isAccepted(p: Phase): boolean {
-  return p.name === 'choose' || p.name === 'loading-apps' || p.name === 'picker' || p.name === 'monitor' || p.name === 'sharing';
+  return p.name === 'choose' || p.name === 'loading-apps' || p.name === 'picker' || p.name === 'loading-monitors' || p.name === 'monitor' || p.name === 'sharing';
 }
 
 /**
@@ -180,6 +190,7 @@ function isAccepted(p: Phase): boolean {
  * on the primary monitor: the smallest useful share is the usual answer.
  */
 function shareScreen(state: UiState, from: 'choose' | 'sharing', effects: UiEffect[] = []): UiStep {
+  if (state.monitors === null) return { state: { ...state, pickerReturn: from, phase: { name: 'loading-monitors' } }, effects: [...effects, { type: 'list-monitors' }] };
   if (state.monitors.length === 0) return { state, effects: [...effects, { type: 'share-screen' }] };
   const primary = state.monitors.findIndex((m) => m.primary);
   return { state: { ...state, pickerReturn: from, phase: { name: 'monitor', cursor: Math.max(0, primary) } }, effects };
@@ -233,6 +244,7 @@ function onKey(state: UiState, key: string): UiStep {
     case 'monitor':
       return onMonitorKey(state, phase, key);
     case 'loading-apps':
+    case 'loading-monitors':
       if (key === 'escape') return { state: { ...state, phase: state.pickerReturn === 'sharing' ? { name: 'sharing' } : { name: 'choose' } }, effects: [] };
       return { state, effects: [] };
     case 'picker':
@@ -272,13 +284,14 @@ function onPickerKey(state: UiState, phase: Extract<Phase, { name: 'picker' }>, 
 }
 
 function onMonitorKey(state: UiState, phase: Extract<Phase, { name: 'monitor' }>, key: string): UiStep {
+  const monitors = state.monitors ?? [];
   // Entries: each monitor, then "all monitors".
-  const n = state.monitors.length + 1;
+  const n = monitors.length + 1;
   const pick = (cursor: number): UiStep => {
-    const m = state.monitors[cursor];
+    const m = monitors[cursor];
     return { state, effects: [m ? { type: 'share-screen', monitor: m.index } : { type: 'share-screen' }] };
   };
-  if (/^[1-9]$/.test(key) && Number(key) <= state.monitors.length) return pick(Number(key) - 1);
+  if (/^[1-9]$/.test(key) && Number(key) <= monitors.length) return pick(Number(key) - 1);
   switch (key) {
     case 'up':
     case 'k':
