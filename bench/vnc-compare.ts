@@ -9,7 +9,8 @@
 //     client (bench/lib/rfb.ts) in its own process that keeps one incremental request
 //     outstanding, as viewers do.
 // Per action: bytes and updates until the screen is quiet again, and the latency from the
-// moment the action's xdotool exited to the first update (rso: encoded, ready to encrypt and
+// moment the action's xdotool was started to the first update (from its start, not its exit:
+// rso reads the first damage at once and often has the update before xdotool has exited) (rso: encoded, ready to encrypt and
 // send; VNC: its last byte read by the client over loopback). rso's bytes are what goes on
 // the wire per update (record + WebSocket framing included); VNC's are the RFB messages.
 // Prints figures; passes or fails nothing.   npx tsx bench/vnc-compare.ts
@@ -145,11 +146,12 @@ async function main(): Promise<void> {
     for (const g of first.grabs) pipeline.ingest(g);
     pipeline.encode(out, 'full', seq++);
 
-    /** Runs an X tool; resolves with the time it exited (the change has been asked for). */
+    /** Runs an X tool; resolves, once it exited, with the time it was started. */
     const act = (args: string[]): Promise<number> =>
       new Promise((resolve, reject) => {
+        const started = now();
         const p = spawn('xdotool', args, { env: x.env, stdio: 'ignore' });
-        p.on('exit', (code) => (code === 0 ? resolve(now()) : reject(new Error(`xdotool ${args.join(' ')} exited with ${code}`))));
+        p.on('exit', (code) => (code === 0 ? resolve(started) : reject(new Error(`xdotool ${args.join(' ')} exited with ${code}`))));
       });
     /** Waits until no observer has received anything for `quietMs` (at least `minMs` after t0). */
     async function quiet(t0: number, minMs = 250, quietMs = 200, maxMs = 3000): Promise<void> {

@@ -1,7 +1,8 @@
 // Pull flow control against a real, busy screen: an agent that stops sending `ready` gets
 // nothing more (not even cursor messages) once it holds an update it has not acknowledged,
-// while the screen keeps changing; the daemon does not read the screen meanwhile and its memory
-// stays flat; one `ready` later, the agent gets the current screen in one go, not a backlog.
+// while the screen keeps changing; the daemon reads the screen at most once more (it prepares
+// one update ahead and holds it, docs/daemon.md) and its memory stays flat; one `ready` later,
+// the agent gets the current screen in one go, not a backlog.
 //
 // Two terminals: one that never stops writing, and one that writes in bursts with pauses (a
 // build log, a pager). The second once looked like a stall: a burst that ends on the same
@@ -55,7 +56,8 @@ for (const term of TERMINALS) t.test(`${term.name}: an agent that stops reading 
   const rss1 = rssOf(pid)!;
   t.equal(agent.updates.length, updates, 'no update without a ready');
   t.equal(agent.messages.length, messages, 'no other message either (cursor included)');
-  t.equal(pane.events().filter((e) => e.event === 'read').length, reads, 'the screen is not even read');
+  const more = pane.events().filter((e) => e.event === 'read').length - reads;
+  t.ok(more <= 1, `at most one read ahead while the agent owes a ready (${more})`);
   t.ok(rss1 - rss0 < 16 * 1024 * 1024, `memory stays flat (${((rss1 - rss0) / 1048576).toFixed(1)} MiB)`);
 
   agent.autoReady = true;
