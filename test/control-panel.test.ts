@@ -71,7 +71,8 @@ t.test('with control on, the engineer can neither click nor type into the custom
   tmux('send-keys', 'y');
   await agent.waitFor(() => agent.last('state')?.control === true, 10_000, 'control on');
   t.match(log().find((e) => e.event === 'control-on'), { panelWindow: true }, 'the daemon found the window of its panel');
-  const before = text();
+  // The engineer may hear "control on" before the panel has been redrawn with it.
+  const before = await waitText(/CONTROL ON/);
 
   // Click in the middle of the panel (which would focus it), then type keys the panel acts on.
   const g = geometry(x.env, term.wid);
