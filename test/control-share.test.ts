@@ -253,6 +253,11 @@ t.test('sharing one application: control acts only inside it', { skip }, async (
   await agent.send({ type: 'input', events: [{ t: 'button', button: 'left', down: true, ...inShared }, { t: 'button', button: 'left', down: false, ...inShared }] });
   await waitFor(() => Number(xrun(x.env, 'xdotool', ['getwindowfocus']).trim()) === shared.wid, 5000, 'focus on the shared xterm');
   await agent.send({ type: 'input', events: [{ t: 'text', text: 'yes <3' }] });
-  await waitFor(() => readFileSync(file, 'utf8').length >= 6, 5000, 'typed into the shared app');
+  // On a time-out, say what the daemon did with the text (dropped and why, a resume that turned
+  // control off, or injected): this failed once under CI load without telling.
+  await waitFor(() => readFileSync(file, 'utf8').length >= 6, 5000, 'typed into the shared app').catch((e: Error) => {
+    const seen = pane.events().filter((ev) => /input|control|resum|error/.test(ev.event));
+    throw new Error(`${e.message}; file has ${JSON.stringify(readFileSync(file, 'utf8'))}; daemon: ${JSON.stringify(seen.slice(-8))}`);
+  });
   t.equal(readFileSync(file, 'utf8'), 'yes <3', 'only what was typed into the shared application arrived');
 });
