@@ -4,14 +4,13 @@
 // from the desktop itself: a file written by `cat` in an xterm, the pointer position from
 // xdotool, and an X event listener window.
 import t, { type Test } from 'tap';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hasXTools, spawnWindow, startX, waitFor, xrun, type SpawnedWindow, type XServer } from './helpers/x11.js';
 import { relayWithAgent, type TestRelay } from './helpers/client-pairing.js';
-import { connectShare, shareScreen } from './helpers/share-session.js';
+import { connectShare, grantControl, shareScreen } from './helpers/share-session.js';
 import { TestAgent } from './helpers/agent.js';
 import type { Pane } from './helpers/tmux.js';
 import { listenWindow } from './helpers/xlisten.js';
@@ -44,13 +43,6 @@ async function setup(t: Test): Promise<Setup> {
   const { agent, pane } = await connectShare(t, x, relay, { viewport: { width: 800, height: 600 } });
   await shareScreen({ agent, pane });
   return { x, relay, agent, pane, term, file };
-}
-
-async function grant(s: Setup): Promise<void> {
-  await s.agent.send({ type: 'request', what: 'control' });
-  await s.pane.waitText(/asks to control your mouse and keyboard\. Allow\? \(y\/N\)/);
-  s.pane.keys('y');
-  await s.agent.waitFor(() => s.agent.last('state')?.control === true, 10_000, 'control on');
 }
 
 function pointer(env: NodeJS.ProcessEnv): string {
@@ -112,7 +104,7 @@ t.test('granted: text with symbols and capitals, Ctrl-U, a click that focuses, w
   const other = await spawnWindow('xterm', ['-geometry', '30x8+450+20'], s.x.env);
   xrun(s.x.env, 'xdotool', ['windowactivate', '--sync', String(other.wid)]);
   t.equal(Number(xrun(s.x.env, 'xdotool', ['getwindowfocus']).trim()), other.wid, 'another window has the focus');
-  await grant(s);
+  await grantControl(s);
   t.match(await s.pane.waitText(/CONTROL ON/), /Press F12 \(anywhere\) or c here/, 'the panel shows control prominently');
 
   // A click at a pixel of the cat xterm focuses it.
@@ -176,7 +168,7 @@ t.test('granted: text with symbols and capitals, Ctrl-U, a click that focuses, w
 t.test('F12 while the agent streams events: nothing after the F12 is injected', { skip }, async (t) => {
   const s = await setup(t);
   xrun(s.x.env, 'xdotool', ['windowactivate', '--sync', String(s.term.wid)]);
-  await grant(s);
+  await grantControl(s);
   let sent = 0;
   let f12At = 0;
   let stop = false;
@@ -236,7 +228,7 @@ t.test('sharing one application: control acts only inside it', { skip }, async (
   pane.keys('Enter');
   await agent.waitFor(() => agent.updates.length > 0, 10_000, 'first update');
   await agent.settle();
-  await grant({ x, relay, agent, pane, term: shared, file });
+  await grantControl({ agent, pane });
 
   // The other application has the focus: typing is refused, so is a click on it.
   xrun(x.env, 'xdotool', ['windowactivate', '--sync', String(other.wid)]);

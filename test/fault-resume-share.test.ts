@@ -9,8 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { hasXTools, spawnWindow, startX, waitFor } from './helpers/x11.js';
 import { relayWithAgent } from './helpers/client-pairing.js';
 import { spawnRelay, type SpawnedRelay } from './helpers/relay.js';
-import { TestAgent } from './helpers/agent.js';
-import { startShare } from './helpers/tmux.js';
+import { connectShare, grantControl, shareScreen } from './helpers/share-session.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const built = existsSync(join(root, 'dist', 'client', 'resume.js'));
@@ -23,13 +22,8 @@ t.test('relay killed mid-session under rso share: both resume, control is off, t
   const relay = await relayWithAgent();
   let current: SpawnedRelay = relay;
   t.teardown(() => current.stop());
-  let digits = '';
-  const agentP = TestAgent.open(relay.url, relay.token, (d) => (digits = d));
-  while (digits === '') await new Promise((r) => setTimeout(r, 20));
-  const pane = startShare([digits, '--relay', relay.url], { DISPLAY: x.display, XAUTHORITY: '/dev/null' });
-  t.teardown(() => pane.kill());
-  const agent = await agentP;
-  t.teardown(() => agent.close().catch(() => undefined));
+  const session = await connectShare(t, x, relay, { viewport: { width: 640, height: 480 } });
+  const { agent, pane } = session;
   const resumed: number[] = [];
   // What the viewer does on a resume: tell the daemon its size and last frame again.
   agent.session.onResume((e) => {
@@ -38,16 +32,8 @@ t.test('relay killed mid-session under rso share: both resume, control is off, t
       void agent.ready().catch(() => undefined);
     }
   });
-  await agent.ready({ width: 640, height: 480 });
-  await pane.waitText(/Enter.*accept/);
-  pane.keys('Enter');
-  await pane.waitText(/s: share the whole screen/);
-  pane.keys('s');
-  await agent.waitFor(() => agent.updates.length > 0, 10_000, 'first update');
-  await agent.send({ type: 'request', what: 'control' });
-  await pane.waitText(/Allow\? \(y\/N\)/);
-  pane.keys('y');
-  await agent.waitFor(() => agent.last('state')?.control === true, 10_000, 'control on');
+  await shareScreen(session);
+  await grantControl(session);
   await agent.settle();
 
   relay.proc.kill('SIGKILL');

@@ -1,7 +1,8 @@
 // The start every `rso share` test shares: a test agent opens a session on the relay, the real
 // daemon joins it in a tmux pane on the test display, the agent says its picture size, and the
 // panel shows the consent prompt. What the customer does next is each test's own business;
-// `shareScreen` is the common case of accepting and sharing the whole screen.
+// `shareScreen` is the common case of accepting and sharing the whole screen, `grantControl`
+// the engineer asking for control and the customer saying y.
 import type { Test } from 'tap';
 import { TestAgent } from './agent.js';
 import type { TestRelay } from './client-pairing.js';
@@ -38,4 +39,12 @@ export async function shareScreen({ agent, pane }: SharedSession): Promise<void>
   await pane.waitText(/s: share the whole screen/);
   pane.keys('s');
   await agent.waitFor(() => agent.updates.length > 0, 10_000, 'first update');
+}
+
+/** The engineer asks for control and the customer presses y in the panel. */
+export async function grantControl({ agent, pane }: SharedSession): Promise<void> {
+  await agent.send({ type: 'request', what: 'control' });
+  await pane.waitText(/asks to control your mouse and keyboard\. Allow\? \(y\/N\)/);
+  pane.keys('y');
+  await agent.waitFor(() => agent.last('state')?.control === true, 10_000, 'control on');
 }
