@@ -3,7 +3,8 @@
 // what the viewer takes from the customer (parseFromCustomer). 100,000 inputs each.
 import t from 'tap';
 import { APP_FRAME, APP_JSON, encodeFrame, encodeJson, parseFromAgent, parseFromCustomer, type AgentMessage, type CustomerMessage } from '../src/protocol/app.js';
-import { decodeUpdate, encodeUpdate } from '../src/codec/update.js';
+import { decodeUpdate } from '../src/codec/decode-update.js';
+import { encodeUpdate } from '../src/codec/update.js';
 import { CodecHistory } from '../src/codec/history.js';
 import { encodeTiles } from '../src/codec/encode-tiles.js';
 import { desktopLike } from '../src/codec/synthetic.js';

@@ -5,7 +5,8 @@
 // (applyUpdate) without error.
 import t from 'tap';
 import { deflateRawSync, deflateSync } from 'node:zlib';
-import { applyUpdate, decodeUpdate, encodeUpdate, FLAG_RESET, UPDATE_VERSION, type Tile } from '../src/codec/update.js';
+import { applyUpdate, decodeUpdate } from '../src/codec/decode-update.js';
+import { encodeUpdate, FLAG_RESET, UPDATE_VERSION, type Tile } from '../src/codec/update.js';
 import { CodecHistory } from '../src/codec/history.js';
 import { encodeTiles } from '../src/codec/encode-tiles.js';
 import { createFramebuffer } from '../src/codec/framebuffer.js';
@@ -35,6 +36,10 @@ const CONTINUING = encodeUpdate({ seq: 11, width: 64, height: 64, tiles: [...enc
 
 const desk = desktopLike(640, 200, 5);
 const rgbFb = randomBgrx(64, 64, 3); // > 256 colours: a raw RGB packed tile
+// A title bar (rows of one colour of a gradient, then text): a runs tile.
+const barFb = createFramebuffer('bgrx', 64, 64);
+for (let y = 0; y < 64; y++) for (let x = 0; x < 64; x++) barFb.data.set([0xe0 - y, 0xd0 - y, 0xc0 - y, 0], (y * 64 + x) * 4);
+glyph(barFb, 10, 40, prng(4));
 const SEEDS: Uint8Array[] = [
   BASE,
   CONTINUING,
@@ -43,6 +48,7 @@ const SEEDS: Uint8Array[] = [
   encodeUpdate({ seq: 3, width: 100, height: 50, tiles: [zlibTile(10, 10, 8, 8, 200), { encoding: 'solid', x: 0, y: 0, w: 1, h: 1, color: 0 }, zlibTile(90, 40, 10, 10, 1)] }),
   encodeUpdate({ seq: 0xffffffff, width: 1, height: 1, tiles: [] }),
   encodeUpdate({ seq: 4, width: 64, height: 64, tiles: encodeTiles(rgbFb, [0]) }),
+  encodeUpdate({ seq: 8, width: 64, height: 64, tiles: encodeTiles(barFb, [0]) }),
   // A long list (deflated) of solid and packed tiles of every bit depth.
   encodeUpdate({ seq: 12, width: 640, height: 200, tiles: encodeTiles(desk, all(40)) }),
   // Overlapping tiles: twice the frame area is the most an update may paint (accepted), three
@@ -94,7 +100,7 @@ t.test('decodeUpdate + applyUpdate', async (t) => {
         area += tile.w * tile.h;
         if (tile.x + tile.w > u.width || tile.y + tile.h > u.height) throw new Error('tile outside the frame accepted');
         if ((tile.encoding === 'zlib' || tile.encoding === 'packed') && tile.pixels.length !== tile.w * tile.h * 3) throw new Error(`${tile.encoding} tile of the wrong size accepted`);
-        if (tile.encoding === 'packed' && tile.bits !== 0 && (tile.colors < 2 || tile.colors > 1 << tile.bits)) throw new Error('bad palette accepted');
+        if (tile.encoding === 'packed' && tile.bits !== 0 && (tile.colors < 2 || tile.colors > (tile.bits === 'runs' ? 128 : 1 << tile.bits))) throw new Error('bad palette accepted');
       }
       if (area > 2 * u.width * u.height) throw new Error('tiles covering more than twice the frame accepted');
     },

@@ -5,6 +5,7 @@ export * from './scale.js';
 export * from './tiles.js';
 export * from './encode-tiles.js';
 export * from './update.js';
+export * from './decode-update.js';
 export * from './moves.js';
 export * from './packed.js';
 export * from './history.js';

@@ -8,14 +8,15 @@ import { packRect } from './packed.js';
 import { changedTiles, tileGrid } from './tiles.js';
 import { desktopLike, fillBgrx, glyph, prng, randomBgrx, setPixel, toRgb } from './synthetic.js';
 import { varintBytes, writeVarint } from './varint.js';
+import { applyUpdate, decodeUpdate } from './decode-update.js';
 import {
   FLAG_LIST_DEFLATED,
-  applyUpdate,
-  decodeUpdate,
+  UPDATE_VERSION,
   DEFAULT_UPDATE_LIMITS,
   encodeUpdate,
   encodeUpdates,
   splitTiles,
+  type DecodedPackedTile,
   type Tile,
   type Update,
 } from './update.js';
@@ -93,6 +94,44 @@ t.test('uniform tiles are sent as solid tiles', async (t) => {
   const agent = createFramebuffer('rgb', 130, 64);
   applyUpdate(agent, decodeUpdate(encodeUpdate({ seq: 1, width: 130, height: 64, tiles })));
   t.same(agent.data, toRgb(fb).data);
+});
+
+t.test('few colours in long runs travel as runs, and round-trip', async (t) => {
+  // A title bar: a vertical gradient of 20 rows, a border, then a terminal with a line of text.
+  const fb = createFramebuffer('bgrx', 64, 64);
+  for (let y = 0; y < 64; y++) fillBgrx(fb, { x: 0, y, w: 64, h: 1 }, y < 20 ? 0xe0e0e0 - y * 0x010101 : y === 20 ? 0x585a5d : 0x202840);
+  glyph(fb, 4, 30, prng(7));
+  const words = new Uint32Array(fb.data.buffer);
+  const p = packRect(words, 64, { x: 0, y: 0, w: 64, h: 64 });
+  if (p.kind !== 'packed') throw new Error('expected a packed tile');
+  t.equal(p.bits, 'runs', `${p.colors} colours in rows of one colour: runs`);
+  t.ok(p.body.length < (p.colors * 3 + 64 * 64) / 4, `runs body ${p.body.length} bytes, a quarter of 8-bit indices at most`);
+  const agent = createFramebuffer('rgb', 1, 1);
+  applyUpdate(agent, decodeUpdate(encodeUpdate({ seq: 1, width: 64, height: 64, tiles: encodeTiles(fb, [0]) })));
+  t.ok(sameBytes(agent.data, toRgb(fb).data), 'the gradient tile decodes exactly');
+
+  // Run lengths around the 255 steps of the length bytes: 2, 256, 257, 511, 512, the rest.
+  const long = createFramebuffer('bgrx', 64, 64);
+  const colours = [0x112233, 0x445566, 0x778899];
+  let at = 0;
+  for (const [n, k] of [[2, 0], [256, 1], [257, 2], [1, 0], [511, 1], [512, 2], [64 * 64 - 1539, 0]] as const) {
+    for (let i = 0; i < n; i++, at++) setPixel(long, at % 64, Math.floor(at / 64), colours[k]!);
+  }
+  const [tile] = encodeTiles(long, [0]);
+  t.match(tile, { encoding: 'packed', bits: 'runs', colors: 3 });
+  const back = createFramebuffer('rgb', 1, 1);
+  applyUpdate(back, decodeUpdate(encodeUpdate({ seq: 1, width: 64, height: 64, tiles: [tile!] })));
+  t.ok(sameBytes(back.data, toRgb(long).data), 'runs across the 255 boundaries decode exactly');
+
+  // Two colours stay 1-bit (text: deflate finds glyphs there), and a checkerboard of 3 colours
+  // (no runs) stays 2-bit.
+  const text = createFramebuffer('bgrx', 64, 64);
+  fillBgrx(text, { x: 0, y: 0, w: 64, h: 64 }, 0xffffff);
+  fillBgrx(text, { x: 0, y: 0, w: 64, h: 2 }, 0);
+  t.match(encodeTiles(text, [0])[0], { bits: 1, colors: 2 }, 'two colours with long runs: 1 bit');
+  const checker = createFramebuffer('bgrx', 8, 8);
+  for (let i = 0; i < 64; i++) setPixel(checker, i % 8, i >> 3, colours[i % 3]!);
+  t.match(encodeTiles(checker, [0])[0], { bits: 2, colors: 3 }, 'no runs: indices');
 });
 
 t.test('incremental updates keep the agent in step, compressing against the history', async (t) => {
@@ -253,6 +292,9 @@ t.test('the encoder refuses what the decoder would refuse', async (t) => {
     ['3 bits per pixel', { seq: 1, width: 10, height: 10, tiles: [packed({ bits: 3 } as Partial<Tile>)] }],
     ['palette larger than the bits', { seq: 1, width: 10, height: 10, tiles: [packed({ colors: 3, body: new Uint8Array(10) })] }],
     ['body of the wrong length', { seq: 1, width: 10, height: 10, tiles: [packed({ body: new Uint8Array(8) })] }],
+    ['runs of 129 colours', { seq: 1, width: 10, height: 10, tiles: [packed({ bits: 'runs', w: 10, h: 10, colors: 129, body: new Uint8Array(129 * 3 + 1) })] }],
+    ['runs body shorter than its palette and one run', { seq: 1, width: 10, height: 10, tiles: [packed({ bits: 'runs', colors: 2, body: new Uint8Array(6) })] }],
+    ['runs body longer than a byte per pixel', { seq: 1, width: 10, height: 10, tiles: [packed({ bits: 'runs', colors: 2, body: new Uint8Array(9) })] }],
     ['continuing without a history', { seq: 1, width: 10, height: 10, tiles: [], reset: false }],
   ] as const) {
     t.throws(() => encodeUpdate(input), { code: 'RSO_ERR_INTERNAL' }, name);
@@ -299,7 +341,7 @@ const v = (n: number): number[] => {
   return Array.from(b);
 };
 /** A reset header: magic, version, flags, seq, width, height, count. */
-const header = (count: number, width = 100, height = 70, flags = 1): number[] => [0x55, 2, flags, ...v(1), ...v(width), ...v(height), ...v(count)];
+const header = (count: number, width = 100, height = 70, flags = 1): number[] => [0x55, UPDATE_VERSION, flags, ...v(1), ...v(width), ...v(height), ...v(count)];
 /** A tile entry; positions are relative to the previous tile (x to its x, y to its bottom edge): `prev` is that tile, none for the first. */
 const zz = (n: number) => (n >= 0 ? 2 * n : -2 * n - 1);
 const tileHead = (kind: number, x: number, y: number, w: number, h: number, prev = { x: 0, y: 0, h: 0 }): number[] => [kind, ...v(zz(x - prev.x)), ...v(zz(y - prev.y - prev.h)), ...v(w), ...v(h)];
@@ -324,7 +366,7 @@ function rejects(t: Test, bytes: Uint8Array | number[], name: string, limits = D
 
 t.test('the valid samples decode (so the rejections below are about the damage)', async (t) => {
   t.same(decodeUpdate(valid()).tiles.map((x) => x.encoding), ['solid', 'packed', 'packed', 'packed', 'copy']);
-  t.same(decodeUpdate(valid()).tiles.map((x) => (x.encoding === 'packed' ? x.bits : -1)), [-1, 2, 0, 8, -1], '3 colours at 2 bits, RGB, 216 colours at 8 bits');
+  t.same(decodeUpdate(valid()).tiles.map((x) => (x.encoding === 'packed' ? x.bits : -1)), [-1, 'runs', 0, 8, -1], '3 colours as runs, RGB, 216 colours at 8 bits');
   const c = continuing();
   const u = decodeUpdate(c.bytes, c.history());
   t.equal(u.seq, 4);
@@ -357,20 +399,20 @@ t.test('broken headers, counts and geometry are refused', async (t) => {
     return b;
   };
   rejects(t, patched(0, 0x56), 'bad magic');
-  rejects(t, patched(1, 1), 'old version');
-  rejects(t, patched(1, 3), 'future version');
+  rejects(t, patched(1, UPDATE_VERSION - 1), 'old version');
+  rejects(t, patched(1, UPDATE_VERSION + 1), 'future version');
   rejects(t, patched(2, 1 | 4), 'unknown flag 4');
   rejects(t, patched(2, 1 | 0x80), 'unknown flag 0x80');
-  rejects(t, [0x55, 2, 1, 0x81, 0x00, ...v(100), ...v(70), 0], 'seq varint not in its shortest form');
-  rejects(t, [0x55, 2, 1, 0xff, 0xff, 0xff, 0xff, 0x7f, ...v(100), ...v(70), 0], 'seq above 2^32-1');
-  rejects(t, [0x55, 2, 1, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01, ...v(100), ...v(70), 0], 'varint longer than 5 bytes');
+  rejects(t, [0x55, UPDATE_VERSION, 1, 0x81, 0x00, ...v(100), ...v(70), 0], 'seq varint not in its shortest form');
+  rejects(t, [0x55, UPDATE_VERSION, 1, 0xff, 0xff, 0xff, 0xff, 0x7f, ...v(100), ...v(70), 0], 'seq above 2^32-1');
+  rejects(t, [0x55, UPDATE_VERSION, 1, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01, ...v(100), ...v(70), 0], 'varint longer than 5 bytes');
   rejects(t, header(0, 0, 70), 'zero width');
   rejects(t, header(0, 9000, 10), 'frame wider than maxWidth');
   rejects(t, header(0xffff), 'huge tile count');
   rejects(t, [...header(2), ...tileHead(0, 0, 0, 1, 1), 0, 0, 0], 'fewer tiles present than counted');
   rejects(t, Uint8Array.from([...good.subarray(0, 3), ...v(3), ...v(100), ...v(70), 2, ...good.subarray(3 + 4)]), 'more tiles present than counted');
   rejects(t, Uint8Array.from([...header(1), ...tileHead(0, 0, 0, 1, 1), 0, 0, 0, 0]), 'one trailing byte');
-  rejects(t, [...header(1), ...tileHead(8, 0, 0, 1, 1), 0, 0, 0], 'unknown encoding (would be 16 bits per pixel)');
+  rejects(t, [...header(1), ...tileHead(9, 0, 0, 1, 1), 0, 0, 0], 'unknown encoding 9');
   rejects(t, [...header(1), ...tileHead(0xff, 0, 0, 1, 1), 0, 0, 0], 'unknown encoding 255');
   rejects(t, [...header(1), ...tileHead(0, 0, 0, 0, 1), 0, 0, 0], 'zero-width tile');
   rejects(t, [...header(1), ...tileHead(0, 99, 0, 2, 1), 0, 0, 0], 'tile past the right edge');
@@ -417,6 +459,40 @@ t.test('packed tiles with bad bodies, palettes or blobs are refused', async (t) 
   t.ok(Date.now() - started < 2000, 'the bomb was stopped early');
 });
 
+/** One runs tile (kind 8): colours - 1, the body length (default: the body's), then the blob. */
+const runsUpdate = (w: number, h: number, colors: number, body: number[], n = body.length) => [
+  ...header(1),
+  ...tileHead(8, 0, 0, w, h),
+  colors - 1,
+  ...v(n),
+  ...deflateRawSync(Uint8Array.from(body)),
+];
+
+t.test('runs tiles with bad runs, palettes or lengths are refused', async (t) => {
+  // A 10x30 tile of 3 colours: 2 pixels of colour 0, 1 of colour 1, a run of 297 of colour 2
+  // (2 + 255 + 40: the length bytes 255, 40).
+  const pal = [1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const body = [...pal, 0x80, 0, 1, 0x82, 255, 40];
+  const u = decodeUpdate(Uint8Array.from(runsUpdate(10, 30, 3, body)));
+  const px = (u.tiles[0] as DecodedPackedTile).pixels;
+  t.same([...px.subarray(0, 9), ...px.subarray(px.length - 3)], [1, 2, 3, 1, 2, 3, 4, 5, 6, 7, 8, 9], 'the body below is valid as it is');
+  rejects(t, runsUpdate(10, 30, 3, [...pal, 0x80, 0, 1, 0x82, 255, 41]), 'runs past the tile');
+  rejects(t, runsUpdate(10, 30, 3, [...pal, 0x80, 0, 1, 0x82, 255, 39]), 'runs one pixel short of the tile');
+  rejects(t, runsUpdate(10, 30, 3, [...pal, 0x80, 0, 1, 0x82, 255]), 'the body ends inside a run length');
+  rejects(t, runsUpdate(10, 30, 3, [...pal, 0x80, 0, 3, 0x82, 255, 39]), 'palette index 3 of 3 colours');
+  rejects(t, runsUpdate(10, 30, 3, [...pal, 0x80, 0, 1, 0x83, 255, 40]), 'a run of palette index 3 of 3 colours');
+  rejects(t, runsUpdate(2, 1, 3, [...pal, 0x80, 0]), 'a palette of 3 colours for 2 pixels');
+  rejects(t, runsUpdate(2, 1, 1, [1, 2, 3, 0x80, 0]), 'a one-colour palette');
+  rejects(t, runsUpdate(20, 20, 129, [...new Array(129 * 3).fill(0), 0x80, 255, 143]), '129 colours');
+  rejects(t, runsUpdate(10, 30, 3, body, 9), 'a body length of only the palette');
+  rejects(t, runsUpdate(10, 30, 3, body, 9 + 301), 'a body length above a byte per pixel');
+  rejects(t, runsUpdate(10, 30, 3, body, body.length + 1), 'a body length one above what the blob holds');
+  // A run length made of 255s only: refused once it passes the tile, not after 2^32 of them.
+  const started = Date.now();
+  rejects(t, runsUpdate(64, 64, 3, [...pal, 0x80, ...new Array(4000).fill(255)]), 'a run length that never ends');
+  t.ok(Date.now() - started < 1000, 'refused early');
+});
+
 t.test('an update that does not continue the history this side has is refused, and changes nothing', async (t) => {
   const c = continuing();
   rejects(t, c.bytes, 'continuing update on a fresh history (missing reset)');
@@ -451,7 +527,7 @@ t.test('random garbage never crashes or hangs the decoder', async (t) => {
     if (i % 2) {
       b = new Uint8Array(rnd() % 200);
       for (let k = 0; k < b.length; k++) b[k] = rnd();
-      if (i % 4 === 1 && b.length >= 3) [b[0], b[1], b[2]] = [0x55, 2, rnd() & 1];
+      if (i % 4 === 1 && b.length >= 3) [b[0], b[1], b[2]] = [0x55, UPDATE_VERSION, rnd() & 1];
     } else {
       b = (continued ? c.bytes : good).slice();
       for (let k = 0; k < 1 + (rnd() % 4); k++) b[rnd() % b.length] = rnd();
@@ -488,7 +564,7 @@ t.test('a long tile list travels deflated; broken deflated lists are refused', a
 
   const list = (count: number, entries: number[], flags = 1 | FLAG_LIST_DEFLATED, after: number[] = []) => {
     const z = Array.from(deflateRawSync(Uint8Array.from(entries)));
-    return [0x55, 2, flags, ...v(1), ...v(100), ...v(70), ...v(count), ...v(z.length), ...z, ...after];
+    return [0x55, UPDATE_VERSION, flags, ...v(1), ...v(100), ...v(70), ...v(count), ...v(z.length), ...z, ...after];
   };
   const solid = [...tileHead(0, 0, 0, 1, 1), 1, 2, 3];
   t.equal(decodeUpdate(Uint8Array.from(list(2, [...solid, ...solid]))).tiles.length, 2, 'a hand-made deflated list decodes');
@@ -497,6 +573,6 @@ t.test('a long tile list travels deflated; broken deflated lists are refused', a
   rejects(t, list(1, [...solid, ...new Array(40).fill(0)]), 'a list larger than its count allows (stopped by maxOutputLength)');
   rejects(t, list(1, [...tileHead(1, 0, 0, 1, 1), ...v(3), 1, 2, 3]), 'a zlib tile inside a deflated list');
   rejects(t, list(1, solid, 1 | FLAG_LIST_DEFLATED, [9]), 'a byte after the list with no packed tile');
-  rejects(t, [0x55, 2, 1 | FLAG_LIST_DEFLATED, ...v(1), ...v(100), ...v(70), ...v(1), ...v(50), 1, 2, 3], 'list length past the end');
-  rejects(t, [0x55, 2, 1 | FLAG_LIST_DEFLATED, ...v(1), ...v(100), ...v(70), ...v(1), ...v(3), 1, 2, 3], 'a list that is not deflate');
+  rejects(t, [0x55, UPDATE_VERSION, 1 | FLAG_LIST_DEFLATED, ...v(1), ...v(100), ...v(70), ...v(1), ...v(50), 1, 2, 3], 'list length past the end');
+  rejects(t, [0x55, UPDATE_VERSION, 1 | FLAG_LIST_DEFLATED, ...v(1), ...v(100), ...v(70), ...v(1), ...v(3), 1, 2, 3], 'a list that is not deflate');
 });

@@ -2,7 +2,7 @@ import t from 'tap';
 import { INITIAL_FRAMES, FramesError, outputSize, step, type FramesEffect, type FramesEvent, type FramesState } from './frames.js';
 import { FramePipeline } from './frame-pipeline.js';
 import { createFramebuffer, type BgrxFramebuffer } from '../codec/framebuffer.js';
-import { applyUpdate, decodeUpdate } from '../codec/update.js';
+import { applyUpdate, decodeUpdate } from '../codec/decode-update.js';
 import { CodecHistory } from '../codec/history.js';
 import { randomBgrx } from '../codec/synthetic.js';
 

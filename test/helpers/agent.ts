@@ -5,7 +5,8 @@
 import { openSession, joinSession, type CloseInfo, type SecureSession } from '../../src/client/session.js';
 import type { SessionNumber } from '../../src/crypto/code.js';
 import { createFramebuffer, type RgbFramebuffer } from '../../src/codec/framebuffer.js';
-import { applyUpdate, decodeUpdate, type Update } from '../../src/codec/update.js';
+import { applyUpdate, decodeUpdate } from '../../src/codec/decode-update.js';
+import type { Update } from '../../src/codec/update.js';
 import { CodecHistory } from '../../src/codec/history.js';
 import { encodeJson, parseFromCustomer, type AgentMessage, type CustomerMessage } from '../../src/protocol/app.js';
 
