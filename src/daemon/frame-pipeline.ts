@@ -133,11 +133,14 @@ export class FramePipeline {
     if (!this.agent) {
       this.agent = createFramebuffer('bgrx', src.width, src.height);
     }
-    const dst = this.agent;
+    // Word by word: rows of a tile are short (64 pixels), where a plain loop is faster than a
+    // subarray + set per row (a full screen: ~5 -> ~3 ms).
+    const from = words(src);
+    const to = words(this.agent);
     for (const r of rects) {
       for (let y = r.y; y < r.y + r.h; y++) {
-        const at = (y * src.width + r.x) * 4;
-        dst.data.set(src.data.subarray(at, at + r.w * 4), at);
+        const at = y * src.width + r.x;
+        for (let i = at, end = at + r.w; i < end; i++) to[i] = from[i]!;
       }
     }
   }

@@ -8,11 +8,8 @@
 // before the daemon sees them. Emptying the region is what makes the server report the next
 // change again.
 //
-// When to flush: the first change after a quiet period (no flush for `coalesceMs`) is flushed
-// at once, so a typed character is read without waiting; while drawing goes on, flushes come
-// at most once per `coalesceMs`, so a burst (a page of output, an animation) is gathered into
-// a few reports instead of one per drawing request. Waiting `coalesceMs` before every first
-// report cost each key press up to 16 ms (measured with bench/e2e-latency.ts).
+// When to flush (at once, gathered during a burst, or once a large change has settled):
+// flush-timing.ts.
 //
 // Pixels: GetImage(ZPixmap, all planes) on a 24-bit TrueColor visual stored at 32 bits per
 // pixel, least significant byte first, is B G R X per pixel with no row padding: exactly the
@@ -23,6 +20,7 @@ import { RsoError } from '../../errors.js';
 import type { Rect } from '../../codec/framebuffer.js';
 import { clipToArea, selectArea, type BgrxFrame, type CaptureBackend, type Monitor, type OpenCaptureOptions } from './backend.js';
 import { coalesce, toArea } from './coalesce.js';
+import { FlushTiming, type FlushTimingOptions } from './flush-timing.js';
 import { queryMonitors } from './monitors.js';
 import { XConn, XProtocolError, type XEvent } from './xconn.js';
 
@@ -77,6 +75,9 @@ export interface X11CaptureOptions extends Omit<OpenCaptureOptions, 'backend'> {
    * change after that long without a report is reported at once.
    */
   coalesceMs?: number;
+  /** How long a large change waits for drawing to pause, and at most (flush-timing.ts; tests stretch them). */
+  settleQuietMs?: number;
+  settleMaxMs?: number;
 }
 
 export class X11Capture implements CaptureBackend {
@@ -84,8 +85,7 @@ export class X11Capture implements CaptureBackend {
   readonly area: Rect;
   private readonly listeners = new Set<(rects: Rect[]) => void>();
   private flushTimer: NodeJS.Timeout | undefined;
-  /** performance.now() of the last flush's start; -Infinity before the first. */
-  private lastFlushAt = -Infinity;
+  private readonly timing: FlushTiming;
   private flushing = false;
   private again = false;
   private closed = false;
@@ -98,9 +98,10 @@ export class X11Capture implements CaptureBackend {
     readonly conn: XConn,
     private readonly monitorList: Monitor[],
     area: Rect,
-    private readonly coalesceMs: number,
+    timing: Omit<FlushTimingOptions, 'areaPixels'>,
   ) {
     this.area = area;
+    this.timing = new FlushTiming({ ...timing, areaPixels: area.w * area.h });
     this.offEvent = conn.onEvent((e) => this.onXEvent(e));
   }
 
@@ -114,7 +115,11 @@ export class X11Capture implements CaptureBackend {
       checkVisual(conn);
       const monitors = await queryMonitors(conn);
       const area = selectArea(monitors, { width: conn.screen.pixel_width, height: conn.screen.pixel_height }, opts.monitor);
-      const capture = new X11Capture(conn, monitors, area, opts.coalesceMs ?? 16);
+      const capture = new X11Capture(conn, monitors, area, {
+        coalesceMs: opts.coalesceMs ?? 16,
+        ...(opts.settleQuietMs !== undefined ? { settleQuietMs: opts.settleQuietMs } : {}),
+        ...(opts.settleMaxMs !== undefined ? { settleMaxMs: opts.settleMaxMs } : {}),
+      });
       capture.damage = await X11Capture.startDamage(conn);
       // With DeltaRectangles the server reports only growth of the damaged region. Anything
       // drawn between startDamage's Subtract and this line was reported before we could take
@@ -210,16 +215,26 @@ export class X11Capture implements CaptureBackend {
 
   private onXEvent(e: XEvent): void {
     if (!this.damage || e.name !== 'DamageNotify' || e.damage !== this.damage.id) return;
-    // One timer per report; later events ride along. Not restarting it keeps the latency
-    // bounded while something draws continuously (a video, a progress bar). After a quiet
-    // period the delay is 0: the timer still defers the flush past the other events of the
-    // same read from the socket, so one drawing request's reports make one flush.
-    if (this.flushTimer !== undefined) return;
-    const wait = Math.max(0, this.lastFlushAt + this.coalesceMs - performance.now());
+    const delay = this.timing.report(performance.now(), this.areaWithin(e.area));
+    if (delay === null) return;
+    clearTimeout(this.flushTimer);
+    // Even a delay of 0 defers the flush past the other events of the same read from the
+    // socket, so one drawing request's reports make one flush.
     this.flushTimer = setTimeout(() => {
       this.flushTimer = undefined;
+      this.timing.fired();
       void this.flush();
-    }, wait);
+    }, delay);
+  }
+
+  /** Pixels of a DamageNotify rectangle inside the shared area (0 for a malformed one). */
+  private areaWithin(area: unknown): number {
+    const a = area as { x?: unknown; y?: unknown; w?: unknown; h?: unknown } | undefined;
+    if (!a || typeof a.x !== 'number' || typeof a.y !== 'number' || typeof a.w !== 'number' || typeof a.h !== 'number') return 0;
+    const r = this.area;
+    const w = Math.min(a.x + a.w, r.x + r.w) - Math.max(a.x, r.x);
+    const h = Math.min(a.y + a.h, r.y + r.h) - Math.max(a.y, r.y);
+    return w > 0 && h > 0 ? w * h : 0;
   }
 
   private async flush(): Promise<void> {
@@ -230,7 +245,7 @@ export class X11Capture implements CaptureBackend {
       return;
     }
     this.flushing = true;
-    this.lastFlushAt = performance.now();
+    this.timing.flushing(performance.now());
     try {
       d.ext.Subtract(d.id, 0, d.region);
       const reg = await new Promise<{ rectangles: { x: number; y: number; width: number; height: number }[] }>((resolve, reject) => {
