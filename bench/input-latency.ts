@@ -6,6 +6,7 @@
 // the time goes and to choose the X11 injector honestly: robotjs called in-process (no
 // network, no daemon), and a bare XTEST FakeInput request from the pure-JS x11 client.
 // Prints figures; passes or fails nothing.   npx tsx bench/input-latency.ts   (needs `npm run build`)
+import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { startX, xrun } from '../test/helpers/x11.js';
 import { listenWindow, type Listener } from '../test/helpers/xlisten.js';
@@ -16,6 +17,17 @@ import { XConn } from '../src/daemon/capture/xconn.js';
 import { emit, type Row } from './lib/report.js';
 
 const require = createRequire(import.meta.url);
+/** The robotjs child: `k` presses and releases a, `m X Y` moves the pointer; exits at EOF. */
+const ROBOT_CHILD = `
+const robot = require(${JSON.stringify(require.resolve('robotjs'))});
+robot.setXDisplayName(process.argv[1]);
+robot.setKeyboardDelay(0);
+robot.setMouseDelay(0);
+require('node:readline').createInterface({ input: process.stdin }).on('line', (l) => {
+  const [c, x, y] = l.split(' ');
+  if (c === 'k') { robot.keyToggle('a', 'down'); robot.keyToggle('a', 'up'); }
+  else if (c === 'm') robot.moveMouse(Number(x), Number(y));
+});`;
 const N = Number(process.env.N ?? 300);
 /**
  * Pause between samples. The daemon's rate limit (policy/rate.ts: 400 events/s sustained) cuts
@@ -81,16 +93,17 @@ try {
   report('XTEST from the pure-JS x11 client: pointer move', await measure(l, N, 'xtest move', (i) => fake(6, 0, 100 + (i % 500), 200), motion));
   await conn.close();
 
-  // Baseline 2: robotjs in-process (what the daemon calls).
-  const robot = require('robotjs') as { setXDisplayName(d: string): void; setKeyboardDelay(ms: number): void; setMouseDelay(ms: number): void; keyToggle(k: string, d: string): void; moveMouse(x: number, y: number): void };
-  robot.setXDisplayName(x.display);
-  robot.setKeyboardDelay(0);
-  robot.setMouseDelay(0);
-  report('robotjs in-process: key', await measure(l, N, 'robot key', () => {
-    robot.keyToggle('a', 'down');
-    robot.keyToggle('a', 'up');
-  }, keyPress));
-  report('robotjs in-process: pointer move', await measure(l, N, 'robot move', (i) => robot.moveMouse(100 + (i % 500), 300), motion));
+  // Baseline 2: robotjs (what the daemon calls), in a child process of its own that does what
+  // one line on its stdin says: robotjs keeps its X connection to the end and closes it at
+  // exit, which after the X server has stopped is a fatal Xlib error (exit status 1). The pipe
+  // adds ~0.05 ms.
+  const robot = spawn(process.execPath, ['-e', ROBOT_CHILD, x.display], { stdio: ['pipe', 'ignore', 'inherit'] });
+  const robotGone = new Promise<void>((resolve) => robot.on('exit', () => resolve()));
+  await measure(l, 1, 'robot child start', () => void robot.stdin!.write('m 1 1\n'), motion); // not timed: it loads robotjs first
+  report('robotjs (child process, via a pipe): key', await measure(l, N, 'robot key', () => void robot.stdin!.write('k\n'), keyPress));
+  report('robotjs (child process, via a pipe): pointer move', await measure(l, N, 'robot move', (i) => void robot.stdin!.write(`m ${100 + (i % 500)} 300\n`), motion));
+  robot.stdin!.end();
+  await robotGone;
 
   // The whole path: agent -> relay -> rso share -> robotjs -> X.
   let digits = '';
