@@ -2,7 +2,6 @@
 // cluster) and wires the signals: SIGHUP reloads certificate and audit file, SIGTERM drains,
 // SIGINT (or a second SIGTERM) stops at once.
 import { mkdirSync } from 'node:fs';
-import type { Server } from 'node:net';
 import { RsoError } from '../errors.js';
 import { AccountStore, accountsFile, defaultDataDir } from '../relay/accounts.js';
 import { serveAdmin } from '../relay/admin.js';
@@ -10,7 +9,8 @@ import { AuditLog, type AuditProblem } from '../relay/audit.js';
 import { createLogger, type LogFormat, type Logger } from '../relay/log.js';
 import { RelayMetrics, serveMetrics } from '../relay/metrics.js';
 import type { Cluster } from '../relay/cluster.js';
-import { startRelay, type RunningRelay } from '../relay/server.js';
+import { startRelay } from '../relay/server.js';
+import type { RunningRelay } from '../relay/server-api.js';
 import { loadTls, type TlsFiles } from '../relay/tls.js';
 import { parseListen, type RelayCliOptions } from './relay.js';
 

@@ -7,7 +7,7 @@ import { MAX_PEER_FRAME_BYTES, MAX_RELAY_MESSAGE_BYTES } from '../protocol/versi
 import { accountsFile, addAgent, defaultDataDir, readAccounts, removeAgent } from '../relay/accounts.js';
 import { adminRequest } from '../relay/admin.js';
 import type { LogFormat } from '../relay/log.js';
-import type { SessionInfo } from '../relay/server.js';
+import type { SessionInfo } from '../relay/server-api.js';
 import { runRelay } from './relay-run.js';
 
 export interface RelayCliOptions {

@@ -3,7 +3,7 @@ import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { adminRequest, adminSocketPath, answer, serveAdmin, type AdminTarget } from './admin.js';
-import type { SessionInfo } from './server.js';
+import type { SessionInfo } from './server-api.js';
 
 const ended: string[] = [];
 const target: AdminTarget = {

@@ -6,7 +6,7 @@ import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { RsoError } from '../errors.js';
-import type { SessionInfo } from './server.js';
+import type { SessionInfo } from './server-api.js';
 
 export type AdminRequest = { cmd: 'sessions' } | { cmd: 'end'; id: string };
 export type AdminResponse = { ok: true; sessions: SessionInfo[] } | { ok: true; ended: string } | { ok: false; error: string };

@@ -13,7 +13,7 @@ import { Redis } from 'ioredis';
 import { RsoError } from '../errors.js';
 import type { Logger } from './log.js';
 import { MAX_NAMEPLATE_DIGITS, MIN_NAMEPLATE_DIGITS } from './nameplates.js';
-import type { ClusterHooks, Location } from './server.js';
+import type { ClusterHooks, Location } from './server-api.js';
 
 export interface ClusterOptions {
   redisUrl: string;
