@@ -40,6 +40,8 @@ t.test('relay killed mid-session under rso share: both resume, control is off, t
   await relay.exited;
   await pane.waitText(/Connection to the relay lost — reconnecting/, 5000);
   t.pass('the panel says the relay connection was lost');
+  await pane.waitText(/reconnecting… [⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/, 3000);
+  t.pass('and shows a spinner while it waits');
   const restartedAt = Date.now();
   current = await spawnRelay(['--join-rate', '100000', '--listen', `127.0.0.1:${relay.port}`], { dataDir: relay.dataDir });
   const updatesBefore = agent.updates.length;
@@ -47,6 +49,7 @@ t.test('relay killed mid-session under rso share: both resume, control is off, t
   t.ok(resumed[0]! - restartedAt < 5000, `resumed ${resumed[0]! - restartedAt} ms after the relay came back`);
   const text = await pane.waitText(/resumed; control is off/, 5000);
   t.match(text, /Control: OFF/, 'the panel shows control off');
+  t.notMatch(text, /reconnecting/, 'the reconnecting line is gone');
   await agent.waitFor(() => agent.last('state')?.control === false, 5000, 'the engineer is told control is off');
   t.match(pane.events().find((e) => e.event === 'resumed'), { control: false });
   await agent.waitFor(() => agent.updates.length > updatesBefore, 5000, 'a picture after the resume');

@@ -214,10 +214,13 @@ class ShareBoss {
         this.injector?.releaseAll();
         this.dispatch({ type: 'policy', policy: this.policy, sharedLabels: this.sharedLabels() });
       }
-      this.dispatch({ type: 'notice', text: 'Connection to the relay lost — reconnecting…' + (hadControl ? ' Control is off.' : '') });
+      // The panel shows the outage (with a spinner) until the session resumes or ends.
+      this.dispatch({ type: 'link', up: false });
+      if (hadControl) this.dispatch({ type: 'notice', text: 'Connection to the relay lost: control is off.' });
       return;
     }
     this.debug('resumed', { outageMs: event.outageMs, control: this.policy.control });
+    this.dispatch({ type: 'link', up: true });
     this.dispatch({ type: 'notice', text: 'Connection to the relay lost — resumed; control is off.' });
     this.sendState();
     this.pipeline?.resetAgent();

@@ -32,6 +32,7 @@ function screens(): Array<[string, UiState]> {
     ['view prompt', viewAsk],
     ['paused', paused],
     ['empty picker', picker],
+    ['reconnecting', run([{ type: 'link', up: false }], sharing)],
   ];
 }
 
@@ -58,7 +59,7 @@ t.test('NO_COLOR: not one colour tag on any screen; the meaning stays in words, 
 
 t.test('without NO_COLOR the same screens do use colour (so the check above can fail)', async (t) => {
   const byName = new Map(screens());
-  for (const name of ['waiting', 'consent (unverified)', 'control on', 'control prompt', 'paused', 'empty picker']) {
+  for (const name of ['waiting', 'consent (unverified)', 'control on', 'control prompt', 'paused', 'empty picker', 'reconnecting']) {
     t.match(render(byName.get(name)!), COLOUR_TAG, `${name}: coloured`);
   }
   t.match(render(byName.get('consent (unverified)')!), '{red-bg}{white-fg}{bold} UNVERIFIED ');
@@ -93,4 +94,26 @@ t.test('the spinner: only on waits, only after 300 ms, advancing every 100 ms', 
   t.equal(render(start()).split('\n')[2], 'Connecting to the relay…');
   const consent = run([opened, unverified], start());
   t.equal(render(consent, { wait: { since: 0, now: 5000 } }), render(consent), 'not on a screen that waits for the customer');
+});
+
+t.test('while the relay connection is down: one line says so, with the only spinner', async (t) => {
+  const sharing = run([opened, unverified, key('enter'), { type: 'policy', policy: policyStep(INITIAL_POLICY, { type: 'share-screen' }), sharedLabels: [] }], start());
+  t.equal(waitKind(sharing), null, 'sharing is not a wait');
+  const down = run([{ type: 'link', up: false }], sharing);
+  t.equal(waitKind(down), 'reconnecting');
+  const lines = render(down, { noColor: true, wait: { since: 1000, now: 1500 } }).split('\n');
+  t.match(lines[2], /^\{bold\}Connection to the relay lost — reconnecting… \S\{\/bold\}$/, 'under the title, in bold, spinning');
+  t.equal(render(down).split('\n')[2], '{red-fg}Connection to the relay lost — reconnecting…{/red-fg}', 'red with colour; no glyph without a clock');
+  const up = run([{ type: 'link', up: true }], down);
+  t.equal(waitKind(up), null, 'resumed: no wait');
+  t.notMatch(render(up), /reconnecting/, 'the line is gone');
+  const ended = run([{ type: 'link', up: false }, { type: 'ended', message: 'The relay could not be reached.' }], sharing);
+  t.equal(waitKind(ended), null, 'ended: no spinner');
+  t.notMatch(render(ended), /reconnecting/);
+
+  // A wait of the phase's own (listing applications) keeps its sentence but gives up its glyph.
+  const listing = run([key('a'), { type: 'link', up: false }], sharing);
+  const text = render(listing, { wait: { since: 1000, now: 1500 } });
+  t.match(text, /^Listing your applications…$/m, 'no second spinner');
+  t.match(text, /reconnecting… \S/);
 });

@@ -23,6 +23,8 @@ export interface RenderOptions {
  * restarts the spinner's clock.
  */
 export function waitKind(state: UiState): string | null {
+  // Whatever else is on screen, a lost relay connection is what the customer waits for.
+  if (state.reconnecting && state.phase.name !== 'ended') return 'reconnecting';
   switch (state.phase.name) {
     case 'connecting':
       return state.phase.joining ? 'joining' : 'connecting';
@@ -75,9 +77,14 @@ export function render(state: UiState, opts: RenderOptions = {}): string {
   const spin = (text: string): string => (glyph === '' ? text : `${text} ${glyph}`);
   const lines: string[] = ['{bold}rso — remote support{/bold}', ''];
   const phase = state.phase;
+  if (state.reconnecting && phase.name !== 'ended') {
+    // The phase's own wait (if any) has no glyph meanwhile: one spinner, on the wait that matters.
+    lines.push(st.warn(spin('Connection to the relay lost — reconnecting…')), '');
+  }
+  const spinPhase = (text: string): string => (state.reconnecting ? text : spin(text));
   switch (phase.name) {
     case 'connecting':
-      lines.push(spin(phase.joining ? 'Joining the session…' : 'Connecting to the relay…'), '', st.dim('Esc or q: cancel'));
+      lines.push(spinPhase(phase.joining ? 'Joining the session…' : 'Connecting to the relay…'), '', st.dim('Esc or q: cancel'));
       break;
     case 'waiting':
       lines.push(
@@ -86,7 +93,7 @@ export function render(state: UiState, opts: RenderOptions = {}): string {
         'Read this number to the support engineer on the phone.',
         `It expires in ${formatCountdown(phase.expiresAt - state.now)}.`,
         '',
-        spin('Waiting for the engineer to join…'),
+        spinPhase('Waiting for the engineer to join…'),
         '',
         st.dim('Esc or q: cancel'),
       );
@@ -115,7 +122,7 @@ export function render(state: UiState, opts: RenderOptions = {}): string {
       lines.push('{bold}s{/bold}: share the whole screen', '{bold}a{/bold}: choose applications to share', '{bold}q{/bold}: end the session');
       break;
     case 'loading-apps':
-      lines.push(spin('Listing your applications…'), '', st.dim('Esc: back'));
+      lines.push(spinPhase('Listing your applications…'), '', st.dim('Esc: back'));
       break;
     case 'picker':
       lines.push('Choose the applications to share (only they will be visible):', '');
@@ -128,7 +135,7 @@ export function render(state: UiState, opts: RenderOptions = {}): string {
       lines.push('', '{bold}Up/Down{/bold}: move   {bold}Space{/bold}: select   {bold}Enter{/bold}: share the selection   {bold}Esc{/bold}: back   {bold}q{/bold}: end');
       break;
     case 'loading-monitors':
-      lines.push(spin('Looking at your monitors…'), '', st.dim('Esc: back'));
+      lines.push(spinPhase('Looking at your monitors…'), '', st.dim('Esc: back'));
       break;
     case 'monitor': {
       const monitors = state.monitors ?? [];

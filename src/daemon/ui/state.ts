@@ -67,6 +67,8 @@ export interface UiState {
   prompt: RequestKind | null;
   /** Recent lines for the customer (chat from the engineer, refused requests). */
   notices: readonly string[];
+  /** The relay connection dropped and the session is resuming (docs/resume.md). */
+  reconnecting: boolean;
   now: number;
 }
 
@@ -82,6 +84,8 @@ export type UiAction =
   | { type: 'policy'; policy: Policy; sharedLabels: readonly string[] }
   | { type: 'request'; what: RequestKind }
   | { type: 'notice'; text: string }
+  /** The relay connection dropped (`up: false`) or the session resumed (`up: true`). */
+  | { type: 'link'; up: boolean }
   | { type: 'ended'; message: string };
 
 export type UiEffect =
@@ -123,6 +127,7 @@ export function initialUi(opts: { joining: boolean; suggestion: Suggestion; poli
     sharedLabels: [],
     prompt: null,
     notices: [],
+    reconnecting: false,
     now: opts.now,
   };
 }
@@ -170,8 +175,10 @@ export function step(state: UiState, action: UiAction): UiStep {
       return { state: { ...state, prompt: action.what }, effects: [] };
     case 'notice':
       return { state: notice(state, action.text), effects: [] };
+    case 'link':
+      return { state: { ...state, reconnecting: !action.up }, effects: [] };
     case 'ended':
-      return { state: { ...state, prompt: null, phase: { name: 'ended', message: action.message } }, effects: [] };
+      return { state: { ...state, prompt: null, reconnecting: false, phase: { name: 'ended', message: action.message } }, effects: [] };
     case 'key':
       return onKey(state, action.key);
   }
