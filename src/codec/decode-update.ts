@@ -50,7 +50,15 @@ export function decodeUpdate(bytes: Uint8Array, history: CodecHistory = new Code
   if (bytes.length > limits.maxBytes) bad(`${bytes.length} bytes exceeds ${limits.maxBytes}`);
   if (bytes.length < 5) bad(`${bytes.length} bytes is shorter than the header`);
   if (bytes[0] !== UPDATE_MAGIC) bad('bad magic');
-  if (bytes[1] !== UPDATE_VERSION) bad(`version ${bytes[1]}`);
+  if (bytes[1] !== UPDATE_VERSION) {
+    // Well formed, but from another release of rso (npx fetches the newest; an engineer's
+    // installed copy may be older): say so, rather than "not valid".
+    throw new RsoError(
+      'RSO_ERR_VERSION',
+      `The other side's rso sends pictures in format ${bytes[1]}; this one reads format ${UPDATE_VERSION}. Update rso so that both sides run the same release.`,
+      `update: version ${bytes[1]}`,
+    );
+  }
   const flags = bytes[2]!;
   if ((flags & ~(FLAG_RESET | FLAG_LIST_DEFLATED)) !== 0) bad(`unknown flags ${flags}`);
   const reset = (flags & FLAG_RESET) !== 0;
