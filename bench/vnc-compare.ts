@@ -2,7 +2,7 @@
 // real windows, Debian's x11vnc serving it, and for every action (typing, scrolling a terminal,
 // dragging a window in 20 px steps, a full-screen change, idle) three observers measure what
 // it costs to bring a viewer up to date:
-//   - rso: the daemon's own path (DAMAGE -> readShared -> FramePipeline), run the way the
+//   - rso: the daemon's own path (DAMAGE -> readShared -> FrameEncoder), run the way the
 //     daemon runs it for an agent that is always ready (an update goes as soon as damage
 //     arrives; damage arriving meanwhile is merged into the next), 1:1 scale;
 //   - x11vnc ZRLE (+CopyRect) and x11vnc Tight (+CopyRect), each read by a small RFB 3.8
@@ -65,7 +65,7 @@ async function main(): Promise<void> {
   const { openX11Capture } = await import('../src/daemon/capture/x11.js');
   const { coalesce } = await import('../src/daemon/capture/coalesce.js');
   const { readShared } = await import('../src/daemon/shared-capture.js');
-  const { FramePipeline } = await import('../src/daemon/frame-pipeline.js');
+  const { FrameEncoder } = await import('../src/daemon/frame-encoder.js');
 
   const x = await startX({ width: W, height: H });
   const children: ChildProcess[] = [];
@@ -115,7 +115,7 @@ async function main(): Promise<void> {
     const rso: Observer = { name: 'rso', samples: [] };
     observers.unshift(rso);
     const cap = await openX11Capture({ display: x.display });
-    const pipeline = new FramePipeline({ width: W, height: H });
+    const encoder = new FrameEncoder({ width: W, height: H });
     const out = { width: W, height: H };
     let seq = 1;
     let dirty: Array<{ x: number; y: number; w: number; h: number }> = [];
@@ -127,13 +127,10 @@ async function main(): Promise<void> {
       const rects = dirty;
       dirty = [];
       const read = await readShared(cap, rects, screen, null);
-      for (const g of read.grabs) pipeline.ingest(g);
-      const batch = pipeline.encode(out, rects, seq);
+      const batch = await encoder.encode(read.grabs, out, rects, seq);
       if (batch) {
         seq = batch.lastSeq + 1;
-        const enc: Record<string, number> = {};
-        for (const t of batch.tiles) enc[t.encoding] = (enc[t.encoding] ?? 0) + 1;
-        rso.samples.push({ at: now(), bytes: batch.updates.reduce((n, u) => n + wireBytes(u.length), 0), encodings: enc });
+        rso.samples.push({ at: now(), bytes: batch.updates.reduce((n, u) => n + wireBytes(u.length), 0), encodings: batch.kinds });
       }
       busy = false;
       if (dirty.length > 0) setImmediate(() => void pump());
@@ -143,8 +140,7 @@ async function main(): Promise<void> {
       void pump();
     });
     const first = await readShared(cap, 'full', screen, null);
-    for (const g of first.grabs) pipeline.ingest(g);
-    pipeline.encode(out, 'full', seq++);
+    await encoder.encode(first.grabs, out, 'full', seq++);
 
     /** Runs an X tool; resolves, once it exited, with the time it was started. */
     const act = (args: string[]): Promise<number> =>
@@ -255,6 +251,7 @@ async function main(): Promise<void> {
     for (const s of rso.samples) for (const [k, v] of Object.entries(s.encodings ?? {})) seenRso[k] = (seenRso[k] ?? 0) + v;
     console.log(`rso: tiles by encoding over the run ${JSON.stringify(seenRso)}`);
     await cap.close();
+    await encoder.close();
     emit('vnc-compare', rows);
   } finally {
     for (const c of children) c.kill('SIGTERM');

@@ -25,7 +25,7 @@ import { armF12, type Hotkey } from './hotkey/f12.js';
 import { listWindows } from './windows/list.js';
 import { findPanelWindow, focusOnPanel, protectedRegion } from './windows/protected.js';
 import { INITIAL_FRAMES, step as framesStep, FramesError, type FramesEffect, type FramesEvent, type FramesState } from './frames.js';
-import { FramePipeline, type EncodedBatch } from './frame-pipeline.js';
+import { EncoderClosedError, FrameEncoder, type SentBatch } from './frame-encoder.js';
 import { appKeyOf, readShared, type ShareTarget } from './shared-capture.js';
 import { groupApps, watchWindows, type WindowWatcher } from './windows/list.js';
 import { matchesApp, type AppSpec } from './windows/match.js';
@@ -76,11 +76,12 @@ class ShareBoss {
   // (frames.ts; measured with bench/e2e-latency.ts, the fast-changing region).
   private frames: FramesState = { ...INITIAL_FRAMES, prepareAhead: true };
   /** The batch frames.ts holds until the agent's ready (prepare-ahead). */
-  private heldBatch: EncodedBatch | null = null;
+  private heldBatch: SentBatch | null = null;
   private session: SecureSession | null = null;
   private capture: CaptureBackend | null = null;
   private capturing: Promise<CaptureBackend> | null = null;
-  private pipeline: FramePipeline | null = null;
+  /** Packs and deflates on a thread of its own (frame-encoder.ts). */
+  private encoder: FrameEncoder | null = null;
   private watcher: WindowWatcher | null = null;
   private regionConn: XConn | null = null;
   /** App key -> what the customer and the engineer read (from the last listing). */
@@ -223,7 +224,7 @@ class ShareBoss {
     this.dispatch({ type: 'link', up: true });
     this.dispatch({ type: 'notice', text: 'Connection to the relay lost — resumed; control is off.' });
     this.sendState();
-    this.pipeline?.resetAgent();
+    this.encoder?.resetAgent();
     this.feedFrames({ type: 'resync' });
   }
 
@@ -535,7 +536,9 @@ class ShareBoss {
     const capture = this.capture;
     this.capture = null;
     this.capturing = null;
-    this.pipeline = null;
+    const encoder = this.encoder;
+    this.encoder = null;
+    await encoder?.close();
     await capture?.close().catch(() => undefined);
   }
 
@@ -557,7 +560,7 @@ class ShareBoss {
       this.capture = capture;
       if (capture.name !== 'x11') this.regionConn ??= await XConn.open(this.opts.display).catch(() => null);
       const size = capture.size();
-      this.pipeline = new FramePipeline(size);
+      this.encoder = new FrameEncoder(size);
       this.offDamage = capture.onDamage((rects) => this.feedFrames({ type: 'damage', rects }));
       if (!capture.damageDriven) this.captureTimers.push(setInterval(() => this.feedFrames({ type: 'damage', rects: [{ x: 0, y: 0, w: size.width, h: size.height }] }), POLL_MS));
       this.captureTimers.push(setInterval(() => void this.pollCursor(), CURSOR_POLL_MS));
@@ -617,7 +620,7 @@ class ShareBoss {
     if (effect.type === 'drop-held') {
       // The agent will never get it: the encoder must not count on it (next read is full).
       this.heldBatch = null;
-      this.pipeline?.resetAgent();
+      this.encoder?.resetAgent();
       return;
     }
     if (effect.type === 'send-held') {
@@ -638,7 +641,7 @@ class ShareBoss {
     let regionChanged = false;
     try {
       const capture = this.capture!;
-      const pipeline = this.pipeline!;
+      const encoder = this.encoder!;
       const target = this.target();
       const read = await readShared(capture, effect.full ? 'full' : effect.rects, target, this.regionConn, {
         onRead: (n) => this.debug('read', { rects: n, full: effect.full, seq: effect.seq }),
@@ -651,8 +654,17 @@ class ShareBoss {
       const region = read.region === null ? '' : JSON.stringify(read.region);
       regionChanged = region !== this.lastRegion;
       this.lastRegion = region;
-      for (const g of read.grabs) pipeline.ingest(g);
-      const batch = pipeline.encode(effect.out, effect.full ? 'full' : effect.rects, effect.seq);
+      const epoch = encoder.epoch;
+      const batch = await encoder.encode(read.grabs, effect.out, effect.full ? 'full' : effect.rects, effect.seq);
+      // Encoding takes its time on its own thread. If the agent's model was reset meanwhile (a
+      // resume, a dropped held batch) or the choice changed, this batch continues a picture the
+      // agent no longer has: it must not go out, and the encoder's model, which counts it as
+      // sent, starts over too.
+      if (this.finished || this.frames.generation !== effect.generation || encoder.epoch !== epoch || this.encoder !== encoder) {
+        if (batch) encoder.resetAgent();
+        this.feedFrames({ type: 'captured', generation: effect.generation, lastSeq: null });
+        return;
+      }
       if (batch) {
         lastSeq = batch.lastSeq;
         if (effect.hold) this.heldBatch = batch;
@@ -660,6 +672,11 @@ class ShareBoss {
       }
     } catch (err) {
       if (this.finished) return;
+      if (err instanceof EncoderClosedError) {
+        // The capture closed (sharing stopped) while this batch was encoded: nothing to send.
+        this.feedFrames({ type: 'captured', generation: effect.generation, lastSeq: null });
+        return;
+      }
       const e = toRsoError(err);
       await this.fail(e.code === 'RSO_ERR_INTERNAL' ? new RsoError('RSO_ERR_CAPTURE', undefined, e.detail) : e);
       return;
@@ -670,9 +687,9 @@ class ShareBoss {
   }
 
   /** Sends the updates of one batch in order; a failure ends the session (its close reports why). */
-  private async sendBatch(batch: EncodedBatch): Promise<void> {
+  private async sendBatch(batch: SentBatch): Promise<void> {
     for (const u of batch.updates) await this.session!.send(encodeFrame(u));
-    this.debug('update', { seq: batch.lastSeq, tiles: batch.tiles.length, bytes: batch.updates.reduce((n, u) => n + u.length, 0) });
+    this.debug('update', { seq: batch.lastSeq, tiles: batch.tiles, bytes: batch.updates.reduce((n, u) => n + u.length, 0) });
   }
 
   // ---- output --------------------------------------------------------------------------
@@ -749,7 +766,7 @@ class ShareBoss {
       await session.close().catch(() => undefined);
     }
     const capture = this.capture ?? (await this.capturing?.catch(() => null)) ?? null;
-    await Promise.all([capture?.close(), this.watcher?.close(), this.regionConn?.close()].map((p) => p?.catch(() => undefined)));
+    await Promise.all([capture?.close(), this.encoder?.close(), this.watcher?.close(), this.regionConn?.close()].map((p) => p?.catch(() => undefined)));
     this.debug('exit', { droppedInputs: this.droppedInputs, injectedInputs: this.injectedInputs });
     this.opts.panel.destroy();
   }
