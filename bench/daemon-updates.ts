@@ -5,12 +5,13 @@
 // full-frame GetImage, and a bare zlib level-1 deflate of the full frame.
 // Prints figures; passes or fails nothing.   npx tsx bench/daemon-updates.ts
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { deflateSync } from 'node:zlib';
 import { spawnWindow, startX, xrun } from '../test/helpers/x11.js';
 import { openX11Capture } from '../src/daemon/capture/x11.js';
 import { coalesce } from '../src/daemon/capture/coalesce.js';
 import { readShared, appKeyOf, type ShareTarget } from '../src/daemon/shared-capture.js';
-import { FrameEncoder } from '../src/daemon/frame-encoder.js';
+import type { FrameEncoder as FrameEncoderType } from '../src/daemon/frame-encoder.js';
 import { listWindows } from '../src/daemon/windows/list.js';
 import type { Rect } from '../src/codec/framebuffer.js';
 import { emit, type Row } from './lib/report.js';
@@ -51,6 +52,10 @@ try {
     lastDamage = Date.now();
   });
   // The daemon's encoder, on its thread: the process CPU below counts both threads.
+  // The built encoder when there is one (`npm run build`): from source its thread would first
+  // compile the codec with tsx, which the product never does.
+  const built = new URL('../dist/daemon/frame-encoder.js', import.meta.url);
+  const { FrameEncoder } = (existsSync(built) ? await import(built.href) : await import('../src/daemon/frame-encoder.js')) as { FrameEncoder: typeof FrameEncoderType };
   const encoder = new FrameEncoder({ width: W, height: H });
   const out = { width: W, height: H };
   let seq = 1;
