@@ -36,6 +36,18 @@ t.test('the same updates as FramePipeline, in steps that continue each other', a
   t.ok(fb.data.length > 0, 'the caller keeps its grab (the encoder sent a copy)');
 });
 
+t.test('a grab that is a view of a larger buffer (a Buffer) is copied, not taken away', async (t) => {
+  const enc = new FrameEncoder({ width: 64, height: 64 });
+  t.teardown(() => enc.close());
+  const fb = desktopLike(64, 64, 6);
+  const backing = new ArrayBuffer(fb.data.length + 100);
+  const view = Buffer.from(backing, 50, fb.data.length);
+  view.set(fb.data);
+  await enc.encode([{ ...fb, data: view, x: 0, y: 0 }], { width: 64, height: 64 }, 'full', 1);
+  t.equal(backing.byteLength, fb.data.length + 100, 'the backing buffer is still ours (not transferred)');
+  t.equal(Buffer.compare(view, Buffer.from(fb.data)), 0, 'and its bytes are intact');
+});
+
 t.test('resetAgent applies after the encodes posted before it', async (t) => {
   const enc = new FrameEncoder({ width: W, height: H });
   t.teardown(() => enc.close());

@@ -90,7 +90,8 @@ export class FrameEncoder {
     const id = this.nextId++;
     // Copies: a grab may be a view of a buffer the X connection reuses; a copy of our own can be
     // handed over (transferred) without a second one.
-    const sent = grabs.map((g) => ({ format: g.format, width: g.width, height: g.height, x: g.x, y: g.y, data: g.data.slice() }));
+    // new Uint8Array(view) copies, also for a Buffer (whose slice() would only make a view).
+    const sent = grabs.map((g) => ({ format: g.format, width: g.width, height: g.height, x: g.x, y: g.y, data: new Uint8Array(g.data) }));
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       const req: EncoderRequest = { type: 'encode', id, grabs: sent, out, changed, seq };
