@@ -58,12 +58,14 @@ export class FrameEncoder {
 
   constructor(size: Size) {
     this.worker = startWorker(size);
-    // Never what keeps the process alive: the session closes it, and an exit must not wait for it.
+    // Idle, it is never what keeps the process alive (an exit must not wait for it); while a
+    // request waits, it is (settle() below).
     this.worker.unref();
     this.worker.on('message', (m: EncoderReply) => {
       const p = this.pending.get(m.id);
       if (!p) return;
       this.pending.delete(m.id);
+      this.settle();
       if ('error' in m) p.reject(new RsoError(m.error.code, undefined, m.error.detail));
       else p.resolve(m.batch);
     });
@@ -93,6 +95,7 @@ export class FrameEncoder {
     // new Uint8Array(view) copies, also for a Buffer (whose slice() would only make a view).
     const sent = grabs.map((g) => ({ format: g.format, width: g.width, height: g.height, x: g.x, y: g.y, data: new Uint8Array(g.data) }));
     return new Promise((resolve, reject) => {
+      if (this.pending.size === 0) this.worker.ref();
       this.pending.set(id, { resolve, reject });
       const req: EncoderRequest = { type: 'encode', id, grabs: sent, out, changed, seq };
       this.worker.postMessage(req, sent.map((g) => g.data.buffer as ArrayBuffer));
@@ -105,6 +108,10 @@ export class FrameEncoder {
     for (const p of this.pending.values()) p.reject(new EncoderClosedError('the encoder was closed'));
     this.pending.clear();
     await this.worker.terminate();
+  }
+
+  private settle(): void {
+    if (this.pending.size === 0) this.worker.unref();
   }
 
   private fail(err: RsoError): void {
