@@ -35,6 +35,9 @@ t.test('view only: keys are viewer commands and nothing is sent', async (t) => {
     ['other keys do nothing', 'xyz\r\x1b[A', []],
     ['the prefix works here too', '\x1dq', ['quit']],
     ['clicks do nothing', '\x1b[<0;10;10M', []],
+    ['keys that arrive in one read are each a key', 'xyzc', ['control']],
+    ['two commands in one read, in order', 'vq', ['view', 'quit']],
+    ['after the prefix the rest of the read is read as keys again', '\x1dvxc', ['view', 'control']],
   ];
   for (const [name, bytes, want] of rows) {
     const r = run(bytes, off);

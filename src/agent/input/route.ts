@@ -85,6 +85,14 @@ export function route(s: RouteState, input: TermInput, ctx: RouteContext): Route
   if (input.kind === 'kbd-flags' || input.kind === 'mode-report') return result(s);
 
   if (!ctx.forwarding) {
+    if (input.kind === 'text' && [...input.text].length > 1) {
+      // Keys typed quickly (or while the viewer was busy) arrive in one read: each is a key of
+      // its own, so the c of "xc" still asks for control.
+      return [...input.text].reduce<RouteResult>((acc, ch) => {
+        const next = route(acc.state, { kind: 'text', text: ch }, ctx);
+        return result(next.state, [...acc.commands, ...next.commands]);
+      }, result(s));
+    }
     // Leaving control with keys held: the daemon releases them; locally nothing is held.
     const state: RouteState = s.held.length > 0 ? { ...s, held: [] } : s;
     if (isPrefix(input)) return result({ ...state, prefix: true });
