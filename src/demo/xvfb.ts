@@ -5,7 +5,7 @@ import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { RsoError } from '../errors.js';
 
 /**
- * Starts one Xvfb (24-bit, no TCP) and resolves with the display it picked. `onSpawn` sees the
+ * Starts one Xvfb (24-bit, no TCP, never reset) and resolves with the display it picked. `onSpawn` sees the
  * process at once, so a caller can take charge of it even if the start then fails; on a
  * failure or a time-out the process is killed here.
  */
@@ -13,7 +13,11 @@ export async function launchXvfb(
   size: { width: number; height: number },
   onSpawn: (xvfb: ChildProcess) => void = () => {},
 ): Promise<{ xvfb: ChildProcess; display: string }> {
-  const xvfb = spawn('Xvfb', ['-displayfd', '3', '-screen', '0', `${size.width}x${size.height}x24`, '-nolisten', 'tcp'], {
+  // -noreset: an X server resets when its last client leaves, and a client connecting during
+  // the reset is refused. Probing for the window manager (xprop connects and leaves) raced
+  // openbox's own connect that way: under load openbox then exited with "Failed to open the
+  // display" and the demo stopped with "the window manager did not start".
+  const xvfb = spawn('Xvfb', ['-displayfd', '3', '-screen', '0', `${size.width}x${size.height}x24`, '-nolisten', 'tcp', '-noreset'], {
     stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
   });
   onSpawn(xvfb);
