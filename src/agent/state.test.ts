@@ -118,6 +118,13 @@ t.test('answers and goodbyes', async (t) => {
   const byeDeclined = run('open', [...connected, { type: 'message', msg: { type: 'bye', reason: 'declined' }, bytes: 30, now: 30 }]);
   const e2 = byeDeclined.effects[0];
   t.ok(e2?.type === 'end' && e2.error?.code === 'RSO_ERR_DECLINED');
+  const byeDisplay = run('open', [...connected, { type: 'message', msg: { type: 'bye', reason: 'display lost' }, bytes: 30, now: 30 }]);
+  t.same(byeDisplay.effects, [{ type: 'end', message: "The customer's display went away (its X server stopped); the session has ended." }], 'the display went away: said so');
+  t.equal(byeDisplay.state.notice?.level, 'warn');
+  const byeError = run('open', [...connected, { type: 'message', msg: { type: 'bye', reason: 'error' }, bytes: 30, now: 30 }]);
+  t.match(byeError.effects, [{ type: 'end', message: /stopped after an error/ }]);
+  const byeOdd = run('open', [...connected, { type: 'message', msg: { type: 'bye', reason: 'constructor' }, bytes: 30, now: 30 }]);
+  t.same(byeOdd.effects, [{ type: 'end', message: 'The customer ended the session.' }], 'a reason that names an Object property is just a goodbye');
   const lateBye = step(bye.state, { type: 'message', msg: { type: 'bye', reason: 'user' }, bytes: 30, now: 31 });
   t.same(lateBye.effects, [], 'a message while ending does not end twice');
 });

@@ -184,6 +184,12 @@ export function isForwarding(s: ViewerState): boolean {
 /** How long after losing control plain keys are still taken as typing meant for the customer. */
 export const CONTROL_GRACE_MS = 3000;
 
+/** What the customer's side says when it ends the session for a reason other than its customer. */
+const BYE_TEXT: Record<string, string> = {
+  'display lost': "The customer's display went away (its X server stopped); the session has ended.",
+  error: "The customer's rso stopped after an error; the session has ended.",
+};
+
 /**
  * True when keys are not going to the customer but the engineer may still be typing for them:
  * control is granted but paused, or was lost moments ago. Only Ctrl-] commands count then.
@@ -294,7 +300,11 @@ function onMessage(s: ViewerState, msg: CustomerMessage): StepResult {
         const error = new RsoError('RSO_ERR_DECLINED', 'The customer declined the session.', 'bye declined');
         return end(s, { type: 'end', error }, { level: 'error', text: error.message });
       }
-      return end(s, { type: 'end', message: 'The customer ended the session.' }, { level: 'info', text: 'The customer ended the session.' });
+      // Known reasons get a sentence of their own; any other text from the peer is not shown.
+      // (hasOwn: the reason is the peer's text, and "constructor" is not a reason of ours.)
+      const known = Object.hasOwn(BYE_TEXT, msg.reason) ? BYE_TEXT[msg.reason] : undefined;
+      const text = known ?? 'The customer ended the session.';
+      return end(s, { type: 'end', message: text }, { level: known ? 'warn' : 'info', text });
     }
   }
 }

@@ -92,7 +92,8 @@ class ShareBoss {
   private captureTimers: NodeJS.Timeout[] = [];
   /** The monitor the open capture covers (undefined: the whole display). */
   private captureMonitor: number | undefined;
-  private offDamage: (() => void) | null = null;
+  /** Unsubscribes from the open capture's damage and loss reports. */
+  private offCapture: (() => void)[] = [];
   private readonly abort = new AbortController();
   private finished = false;
   private resolveDone!: (o: ShareOutcome) => void;
@@ -531,8 +532,7 @@ class ShareBoss {
     for (let waited = 0; this.frames.busy && waited < 5000; waited += 10) await new Promise((r) => setTimeout(r, 10));
     for (const t of this.captureTimers) clearInterval(t);
     this.captureTimers = [];
-    this.offDamage?.();
-    this.offDamage = null;
+    for (const off of this.offCapture.splice(0)) off();
     const capture = this.capture;
     this.capture = null;
     this.capturing = null;
@@ -561,7 +561,12 @@ class ShareBoss {
       if (capture.name !== 'x11') this.regionConn ??= await XConn.open(this.opts.display).catch(() => null);
       const size = capture.size();
       this.encoder = new FrameEncoder(size);
-      this.offDamage = capture.onDamage((rects) => this.feedFrames({ type: 'damage', rects }));
+      this.offCapture.push(
+        capture.onDamage((rects) => this.feedFrames({ type: 'damage', rects })),
+        // The customer's display is gone (X server stopped, session logged out): nothing more
+        // can be shown or controlled, so the session ends and both sides are told why.
+        capture.onLost((err) => void this.fail(err)),
+      );
       if (!capture.damageDriven) this.captureTimers.push(setInterval(() => this.feedFrames({ type: 'damage', rects: [{ x: 0, y: 0, w: size.width, h: size.height }] }), POLL_MS));
       this.captureTimers.push(setInterval(() => void this.pollCursor(), CURSOR_POLL_MS));
       this.send({ type: 'info', host: hostname().slice(0, 128), os: `${osType()} ${release()}`.slice(0, 128), screen: size });
@@ -734,7 +739,7 @@ class ShareBoss {
   private async fail(err: RsoError): Promise<void> {
     if (this.finished) return;
     this.debug('error', { code: err.code });
-    await this.teardown({ type: 'bye', reason: 'error' });
+    await this.teardown({ type: 'bye', reason: err.code === 'RSO_ERR_NO_DISPLAY' ? 'display lost' : 'error' });
     this.resolveDone({ exitCode: err.exitCode, message: `rso: ${err.message} (${err.code})` });
   }
 
@@ -759,7 +764,7 @@ class ShareBoss {
     }
     this.injector?.close();
     this.hotkey?.close();
-    this.offDamage?.();
+    for (const off of this.offCapture.splice(0)) off();
     const session = this.session;
     if (session) {
       if (bye) await session.send(encodeJson(bye)).catch(() => undefined);

@@ -44,6 +44,11 @@ export interface CaptureBackend {
   grab(rect?: Rect): Promise<BgrxFrame>;
   /** Changed rectangles, coalesced, in area coordinates. x11 only; a no-op elsewhere. */
   onDamage(cb: (rects: Rect[]) => void): () => void;
+  /**
+   * Called once if the display goes away while the backend is open (not by close()): an idle
+   * screen has no read in progress that would fail, so this is how the daemon learns of it.
+   */
+  onLost(cb: (err: RsoError) => void): () => void;
   /** Pointer position in area coordinates (may be outside the area), or null if unknown. */
   cursor(): Promise<{ x: number; y: number } | null>;
   /** Frees every resource the backend created (X Damage object, region, connection). */

@@ -140,6 +140,11 @@ export class ScreenshotCapture implements CaptureBackend {
     return () => undefined;
   }
 
+  onLost(): () => void {
+    // No connection is held: a display that goes away makes the next grab fail instead.
+    return () => undefined;
+  }
+
   async cursor(): Promise<{ x: number; y: number } | null> {
     return null;
   }

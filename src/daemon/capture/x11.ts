@@ -191,6 +191,10 @@ export class X11Capture implements CaptureBackend {
     return () => this.listeners.delete(cb);
   }
 
+  onLost(cb: (err: RsoError) => void): () => void {
+    return this.conn.onLost(cb);
+  }
+
   async cursor(): Promise<{ x: number; y: number } | null> {
     const p = await this.conn.req<{ rootX: number; rootY: number; sameScreen: number }>('QueryPointer', this.conn.root);
     if (!p.sameScreen) return null;

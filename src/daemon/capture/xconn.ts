@@ -104,6 +104,9 @@ export class XConn {
   private readonly eventListeners = new Set<(e: XEvent) => void>();
   private asyncErrors: unknown[] = [];
   private ended = false;
+  /** close() was called: the end that follows is ours, not a lost server. */
+  private closing = false;
+  private readonly lostListeners = new Set<(err: RsoError) => void>();
   private readonly endWaiters: (() => void)[] = [];
   /** Rejecters of requests still waiting for a reply: a lost server must not hang them. */
   private readonly pending = new Set<(e: Error) => void>();
@@ -286,6 +289,15 @@ export class XConn {
     }
   }
 
+  /**
+   * Called once if the connection ends without close(): the X server stopped or dropped us.
+   * Nothing else would tell: a client that is idle has no request waiting to fail.
+   */
+  onLost(cb: (err: RsoError) => void): () => void {
+    this.lostListeners.add(cb);
+    return () => this.lostListeners.delete(cb);
+  }
+
   onEvent(cb: (e: XEvent) => void): () => void {
     this.eventListeners.add(cb);
     return () => this.eventListeners.delete(cb);
@@ -294,6 +306,7 @@ export class XConn {
   /** Closes the connection; the server frees every resource the client still owns. */
   close(): Promise<void> {
     if (this.ended) return Promise.resolve();
+    this.closing = true;
     return new Promise((resolve) => {
       this.endWaiters.push(resolve);
       try {
@@ -315,6 +328,12 @@ export class XConn {
     for (const reject of lost) reject(new RsoError('RSO_ERR_NO_DISPLAY', 'The X display went away.', `connection to ${this.displayName} closed with a request pending`));
     const ws = this.endWaiters.splice(0);
     for (const w of ws) w();
+    if (!this.closing) {
+      this.closing = true;
+      const err = new RsoError('RSO_ERR_NO_DISPLAY', `The X display ${this.displayName} went away (its X server stopped).`, `connection to ${this.displayName} lost`);
+      for (const l of [...this.lostListeners]) l(err);
+    }
+    this.lostListeners.clear();
   }
 }
 
