@@ -34,3 +34,4 @@ async function displayDies(t: Test, control: boolean): Promise<void> {
 }
 
 t.test('the display goes away while shared, control off', { skip }, (t) => displayDies(t, false));
+t.test('the display goes away while the engineer has control', { skip }, (t) => displayDies(t, true));

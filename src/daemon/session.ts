@@ -19,9 +19,7 @@ import { XConn } from './capture/xconn.js';
 import { admit, INITIAL_POLICY, step as policyStep, type DecideContext, type Policy, type PolicyAction, type View } from './policy/policy.js';
 import { INPUT_RATE, fullBucket, type Bucket } from './policy/rate.js';
 import type { InputEvent } from '../protocol/app.js';
-import type { Injector } from './input/injector.js';
-import { openRobotInjector } from './input/robot.js';
-import { armF12, type Hotkey } from './hotkey/f12.js';
+import { startInputHost, type InputHost } from './input/host.js';
 import { listWindows } from './windows/list.js';
 import { findPanelWindow, focusOnPanel, protectedRegion } from './windows/protected.js';
 import { INITIAL_FRAMES, step as framesStep, FramesError, type FramesEffect, type FramesEvent, type FramesState } from './frames.js';
@@ -64,6 +62,13 @@ const ENDED_TEXT = {
   peer: 'The support engineer ended the session.',
 };
 
+/** What the panel says when control ends other than by the engineer letting go. */
+const REVOKE_TEXT = {
+  f12: 'You took back control (F12).',
+  panel: 'You took back control.',
+  'host-exit': 'Control is off: the input helper stopped.',
+};
+
 export async function runShare(opts: ShareOptions): Promise<ShareOutcome> {
   const boss = new ShareBoss(opts);
   return boss.run();
@@ -100,8 +105,9 @@ class ShareBoss {
   private readonly done = new Promise<ShareOutcome>((r) => (this.resolveDone = r));
   private droppedInputs = 0;
   private injectedInputs = 0;
-  private injector: Injector | null = null;
-  private hotkey: Hotkey | null = null;
+  /** The input host (injector + F12 hook in a child process), from the first grant on. */
+  private injector: InputHost | null = null;
+  private injectorStarting: Promise<InputHost> | null = null;
   /** The X window of the terminal showing this panel (null: none on this display). */
   private panelWindow: number | null = null;
   private bucket: Bucket = fullBucket(INPUT_RATE, Date.now());
@@ -380,9 +386,9 @@ class ShareBoss {
       this.send({ type: 'answer', request: 'control', granted: this.policy.control });
       return;
     }
+    let injector: InputHost;
     try {
-      this.hotkey ??= armF12(this.opts.display !== undefined ? { display: this.opts.display } : {}, () => this.revokeControl('f12'));
-      this.injector ??= openRobotInjector({ ...(this.opts.display !== undefined ? { display: this.opts.display } : {}), origin: { x: capture.area.x, y: capture.area.y } });
+      injector = this.injector ?? (await this.startInputHost(capture.area));
     } catch (err) {
       const e = toRsoError(err);
       this.debug('control-unavailable', { code: e.code });
@@ -393,12 +399,44 @@ class ShareBoss {
     // Found before control exists, so the first event is already checked against it.
     this.panelWindow ??= await this.findPanel();
     if (this.finished) return;
+    const now: Policy = this.policy;
+    if (now.control || now.view.kind === 'none' || this.injector !== injector) {
+      // Sharing stopped, or the host ended, while the host started: nothing to grant.
+      this.send({ type: 'answer', request: 'control', granted: this.policy.control });
+      return;
+    }
+    injector.arm();
     this.bucket = fullBucket(INPUT_RATE, Date.now());
     this.policy = policyStep(this.policy, { type: 'grant-control' });
-    this.debug('control-on', { injector: this.injector.name, hotkey: this.hotkey.name, panelWindow: this.panelWindow !== null });
+    this.debug('control-on', { injector: injector.name, hotkey: injector.hotkeyName, panelWindow: this.panelWindow !== null });
     this.dispatch({ type: 'policy', policy: this.policy, sharedLabels: this.sharedLabels() });
     this.send({ type: 'answer', request: 'control', granted: true });
     this.sendState();
+  }
+
+  /** Starts the input host once (concurrent grants share the start); it lives until the end. */
+  private async startInputHost(area: Rect): Promise<InputHost> {
+    this.injectorStarting ??= startInputHost(
+      { ...(this.opts.display !== undefined ? { display: this.opts.display } : {}), origin: { x: area.x, y: area.y } },
+      {
+        onF12: () => this.revokeControl('f12'),
+        onInjectFailed: (code) => this.debug('inject-failed', { code }),
+        onExit: () => {
+          this.injector = null;
+          this.injectorStarting = null;
+          this.revokeControl('host-exit');
+        },
+      },
+    );
+    try {
+      const host = await this.injectorStarting;
+      if (this.finished) host.close();
+      else this.injector ??= host;
+      return host;
+    } catch (err) {
+      this.injectorStarting = null;
+      throw err;
+    }
   }
 
   /**
@@ -406,13 +444,13 @@ class ShareBoss {
    * any network step, so the next event that reaches onInput is already denied; then held keys
    * are released, and only then are the panel and the engineer told.
    */
-  private revokeControl(by: 'f12' | 'panel'): void {
+  private revokeControl(by: 'f12' | 'panel' | 'host-exit'): void {
     if (this.finished || !this.policy.control) return;
     this.policy = policyStep(this.policy, { type: 'revoke-control' });
     this.injector?.releaseAll();
     this.debug('control-off', { by, injected: this.injectedInputs });
     this.dispatch({ type: 'policy', policy: this.policy, sharedLabels: this.sharedLabels() });
-    this.dispatch({ type: 'notice', text: by === 'f12' ? 'You took back control (F12).' : 'You took back control.' });
+    this.dispatch({ type: 'notice', text: REVOKE_TEXT[by] });
     this.sendState();
   }
 
@@ -763,7 +801,6 @@ class ShareBoss {
       // The display may be gone already; nothing can be pressed on a display that is gone.
     }
     this.injector?.close();
-    this.hotkey?.close();
     for (const off of this.offCapture.splice(0)) off();
     const session = this.session;
     if (session) {

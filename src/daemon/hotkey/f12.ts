@@ -1,8 +1,8 @@
 // The customer's way out: F12 pressed anywhere on their desktop, not only in the panel. A
 // global keyboard hook (uiohook-napi: XRecord on X11, a low-level hook on Windows, an event
-// tap on macOS) reports every key press; only F12 matters here, and the callback runs before
-// anything else the daemon does with it (the boss turns control off first, then tells the UI
-// and the engineer).
+// tap on macOS) reports every key press; only F12 matters here. It runs in the input host
+// (src/daemon/input/host-main.ts), whose callback stops injecting at once and then tells the
+// daemon, which turns control off, then tells the panel and the engineer.
 //
 // Hook events caused by the daemon's own injections are ignored by construction: the only key
 // acted on is F12, and F12 is never injected (policy.ts refuses it, and the injector refuses it
