@@ -4,9 +4,9 @@
 // monitor the agent is looking at; the one not shared must never show up while another is.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { hasXTools, spawnWindow, startDualHeadX } from './helpers/x11.js';
+import { hasXTools, spawnWindow, startDualHeadX, waitFor, xrun } from './helpers/x11.js';
 import { relayWithAgent } from './helpers/client-pairing.js';
-import { connectShare } from './helpers/share-session.js';
+import { connectShare, grantControl } from './helpers/share-session.js';
 import { countRgb } from './helpers/pixels.js';
 
 const missing = hasXTools() || (spawnSync('sh', ['-c', 'command -v Xephyr']).status !== 0 ? 'Xephyr not installed' : false);
@@ -64,4 +64,37 @@ t.test('with two monitors the customer picks one in the panel, and can switch', 
 
   pane.keys('q');
   t.equal(await pane.waitExit(), 0);
+});
+
+t.test('with control on, the engineer\'s pointer follows the monitor the customer switches to', { skip: missing }, async (t) => {
+  const x = await startDualHeadX({ width: 800, height: 600 });
+  t.teardown(() => x.stop());
+  const relay = await relayWithAgent();
+  t.teardown(() => relay.stop());
+  const s = await connectShare(t, x, relay, { viewport: { width: 4096, height: 4096 } });
+  const pointer = (): string => xrun(x.env, 'xdotool', ['getmouselocation', '--shell']).split('\n').slice(0, 2).join(' ');
+  s.pane.keys('Enter');
+  await s.pane.waitText(/s: share the whole screen/);
+  s.pane.keys('s');
+  await s.pane.waitText(/several monitors/);
+  s.pane.keys('2');
+  await s.pane.waitText(/SHARING.*monitor 2 of 2/);
+  await s.agent.waitFor(() => s.agent.updates.length > 0, 15_000, 'the first update of monitor 2');
+  await grantControl(s);
+
+  await s.agent.send({ type: 'input', events: [{ t: 'move', x: 10, y: 20 }] });
+  await waitFor(() => pointer() === 'X=810 Y=20', 5000, `the pointer on monitor 2 (at ${pointer()})`);
+  t.pass('a move in the picture of monitor 2 lands on monitor 2');
+
+  s.pane.keys('s');
+  await s.pane.waitText(/several monitors/);
+  s.pane.keys('1');
+  await s.pane.waitText(/SHARING.*monitor 1 of 2/);
+  await s.agent.waitFor(() => s.agent.last('state')?.view.kind === 'screen' && s.agent.updates.length > 1, 15_000, 'monitor 1 shared');
+  t.equal(s.agent.last('state')?.control, true, 'control stays on across the switch');
+  await s.agent.send({ type: 'input', events: [{ t: 'move', x: 30, y: 40 }] });
+  await waitFor(() => pointer() === 'X=30 Y=40', 5000, `the pointer on monitor 1 (at ${pointer()})`);
+  t.pass('after the switch, the same picture coordinates land on monitor 1, the one now shown');
+  s.pane.keys('q');
+  t.equal(await s.pane.waitExit(), 0);
 });

@@ -596,6 +596,8 @@ class ShareBoss {
         throw new RsoError('RSO_ERR_INTERNAL', undefined, 'capture opened after the end');
       }
       this.capture = capture;
+      // Control may be on across a change of monitor: the engineer's pointer follows the picture.
+      this.injector?.setOrigin({ x: capture.area.x, y: capture.area.y });
       if (capture.name !== 'x11') this.regionConn ??= await XConn.open(this.opts.display).catch(() => null);
       const size = capture.size();
       this.encoder = new FrameEncoder(size);

@@ -50,7 +50,7 @@ function start(opts: Extract<ToHost, { t: 'start' }>['opts']): void {
       releaseAll();
       tell({ t: 'f12' });
     });
-    injector = openRobotInjector(opts);
+    injector = openRobotInjector({ ...opts, origin: { x: 0, y: 0 } });
     tell({ t: 'ready', injector: injector.name, hotkey: hotkey.name });
   } catch (err) {
     const e = toRsoError(err);

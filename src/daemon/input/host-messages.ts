@@ -4,10 +4,13 @@
 import type { InputEvent } from '../../protocol/app.js';
 import { isErrorCode, type ErrorCode } from '../../errors.js';
 
-/** What the host needs to start: the display to act on and where the shared area sits on it. */
+/**
+ * What the host needs to start: the display to act on. Events reach it in desktop coordinates
+ * (the daemon adds the shared area's origin, which changes when the customer picks another
+ * monitor).
+ */
 export interface HostStart {
   display?: string;
-  origin: { x: number; y: number };
 }
 
 export type ToHost =
@@ -58,10 +61,8 @@ export function parseToHost(v: unknown): ToHost | null {
   switch (v.t) {
     case 'start': {
       const o = v.opts;
-      if (!isObject(o) || !isObject(o.origin) || typeof o.origin.x !== 'number' || typeof o.origin.y !== 'number') return null;
-      if (o.display !== undefined && typeof o.display !== 'string') return null;
-      const origin = { x: o.origin.x, y: o.origin.y };
-      return { t: 'start', opts: typeof o.display === 'string' ? { display: o.display, origin } : { origin } };
+      if (!isObject(o) || (o.display !== undefined && typeof o.display !== 'string')) return null;
+      return { t: 'start', opts: typeof o.display === 'string' ? { display: o.display } : {} };
     }
     case 'arm':
       return { t: 'arm' };

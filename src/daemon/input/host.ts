@@ -27,6 +27,20 @@ export interface InputHost extends Injector {
   readonly hotkeyName: string;
   /** Control was granted: events are performed from now on, until releaseAll(). */
   arm(): void;
+  /** Where the shared area now sits on the desktop (another monitor was chosen). */
+  setOrigin(origin: { x: number; y: number }): void;
+}
+
+/** The event in desktop coordinates: the area's origin added to pointer positions. */
+function onDesktop(event: InputEvent, o: { x: number; y: number }): InputEvent {
+  switch (event.t) {
+    case 'move':
+    case 'button':
+    case 'wheel':
+      return { ...event, x: o.x + event.x, y: o.y + event.y };
+    default:
+      return event;
+  }
 }
 
 /**
@@ -42,11 +56,15 @@ function spawnHost(display: string | undefined): ChildProcess {
   return fork(fileURLToPath(new URL('./host-main.ts', import.meta.url)), [], { env, stdio, execArgv: ['--import', import.meta.resolve('tsx')] });
 }
 
-/** Starts the host; rejects with the host's own error when it cannot offer control. */
-export function startInputHost(opts: HostStart, events: InputHostEvents): Promise<InputHost> {
+/**
+ * Starts the host; rejects with the host's own error when it cannot offer control. `origin`:
+ * where the shared area sits on the desktop.
+ */
+export function startInputHost(opts: HostStart & { origin: { x: number; y: number } }, events: InputHostEvents): Promise<InputHost> {
   const child = spawnHost(opts.display);
   let ended = false;
   let ready = false;
+  let origin = { x: opts.origin.x, y: opts.origin.y };
   const send = (msg: ToHost): void => {
     if (!ended && child.connected) child.send(msg);
   };
@@ -59,10 +77,11 @@ export function startInputHost(opts: HostStart, events: InputHostEvents): Promis
       name: injectorName,
       hotkeyName,
       arm: () => send({ t: 'arm' }),
+      setOrigin: (o) => void (origin = { x: o.x, y: o.y }),
       inject(event: InputEvent) {
         if (event.t === 'key') checkKey(event.key);
         if (ended) throw new RsoError('RSO_ERR_INTERNAL', undefined, 'input host ended');
-        send({ t: 'inject', event });
+        send({ t: 'inject', event: onDesktop(event, origin) });
       },
       releaseAll: () => send({ t: 'release' }),
       close() {
@@ -112,6 +131,6 @@ export function startInputHost(opts: HostStart, events: InputHostEvents): Promis
         reject(new RsoError('RSO_ERR_INTERNAL', 'Remote control is not available on this computer (its input helper could not be started).', 'input host spawn failed'));
       }
     });
-    send({ t: 'start', opts });
+    send({ t: 'start', opts: opts.display !== undefined ? { display: opts.display } : {} });
   });
 }
