@@ -440,9 +440,10 @@ class ShareBoss {
   }
 
   /**
-   * F12 (from the hook, synchronously) or c in the panel. The policy changes first, before
-   * any network step, so the next event that reaches onInput is already denied; then held keys
-   * are released, and only then are the panel and the engineer told.
+   * F12 (reported by the input host, which has already stopped injecting), c in the panel, or
+   * the host's end. The policy changes first, before any network step, so the next event that
+   * reaches onInput is already denied; then held keys are released, and only then are the
+   * panel and the engineer told.
    */
   private revokeControl(by: 'f12' | 'panel' | 'host-exit'): void {
     if (this.finished || !this.policy.control) return;
