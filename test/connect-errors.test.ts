@@ -138,6 +138,7 @@ t.test('the number the engineer shows expires before anyone joins', { skip }, as
   oneSentence(t, r.lines, 'RSO_ERR_EXPIRED');
   t.same(r.pane.modes(), { alternate: false, cursorVisible: true }, 'terminal restored');
   t.match(r.bytes, /\x1b\[\?1049h/, 'the viewer had shown the number');
+  t.match(r.bytes, /\x1b\[\?2004h[^]*\x1b\[\?2004l/, 'bracketed paste on while the viewer ran, off when it left');
 });
 
 t.test('the customer declines to show their screen', { skip }, async (t) => {

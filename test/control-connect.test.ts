@@ -45,6 +45,13 @@ t.test('c in the viewer, y on the customer side, then the viewer types on the cu
   await viewer.waitForText(/shared: whole screen/);
   t.match((await viewer.waitForText(/c.*ask for control/)).join('\n'), /VIEW ONLY/);
 
+  // View only: a paste (tmux brackets it, as the viewer asked with mode 2004) is not keys: the
+  // q of a pasted "quit" neither ends the session nor reaches the customer.
+  viewer.tmux(['set-buffer', '-b', 'clip', 'quit']);
+  viewer.tmux(['paste-buffer', '-p', '-d', '-b', 'clip']);
+  await new Promise((r) => setTimeout(r, 500));
+  t.match(viewer.text().join('\n'), /VIEW ONLY/, 'a pasted "quit" in view only does not end the session');
+
   // View only: typing in the viewer reaches nobody. Typed fast, the c arrives in the same read
   // as the letters before it: it still asks.
   viewer.keys('-l', 'xyzc');
@@ -69,6 +76,12 @@ t.test('c in the viewer, y on the customer side, then the viewer types on the cu
   await waitFor(() => readFileSync(file, 'latin1').length >= 18, 10_000, 'Ctrl-] sent through');
   await new Promise((r) => setTimeout(r, 300));
   t.equal(readFileSync(file, 'latin1'), 'Hello World! <>?\x15\x1d', 'Ctrl-] ] sends Ctrl-], the cancelled x is not sent');
+
+  // In control, a paste is typed on the customer's side, its line end as Return.
+  viewer.tmux(['set-buffer', '-b', 'clip', 'pasted q\n']);
+  viewer.tmux(['paste-buffer', '-p', '-d', '-b', 'clip']);
+  await waitFor(() => readFileSync(file, 'latin1').endsWith('pasted q\r'), 10_000, 'the paste on the customer side');
+  t.pass('a paste with control on arrives as typed text and Return');
 
   // F12 on the customer's desktop: control off, and the engineer is told.
   xrun(x.env, 'xdotool', ['key', 'F12']);

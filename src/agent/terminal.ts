@@ -25,8 +25,10 @@ const KITTY_KBD_POP = '\x1b[<u';
 export const INPUT_QUERIES = '\x1b[?u\x1b[?1016$p';
 
 // 1049: alternate screen with the cursor saved (and restored on leave). 25: cursor visibility.
-const ENTER = '\x1b[?1049h\x1b[H\x1b[2J\x1b[?25l';
-const LEAVE = '\x1b[0m\x1b[?25h\x1b[?1049l';
+// 2004: bracketed paste, so a paste is known as one (parse.ts): in view only a pasted "quit" is
+// not taken as the key q, and with control on it goes to the customer as text.
+const ENTER = '\x1b[?1049h\x1b[H\x1b[2J\x1b[?25l\x1b[?2004h';
+const LEAVE = '\x1b[?2004l\x1b[0m\x1b[?25h\x1b[?1049l';
 /** Synchronized output (DEC mode 2026): terminals that know it show a batch at once. */
 export const BEGIN_SYNC = '\x1b[?2026h';
 export const END_SYNC = '\x1b[?2026l';

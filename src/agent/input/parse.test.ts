@@ -1,7 +1,7 @@
 // Table tests: terminal bytes in, tokens out, for legacy keys, the kitty keyboard protocol,
 // SGR mouse reports and the replies the viewer asks for.
 import t from 'tap';
-import { InputParser, modsOf, type TermInput } from './parse.js';
+import { InputParser, MAX_PASTE, modsOf, type TermInput } from './parse.js';
 
 const k = (key: string, mods: string[] = [], action = 'tap'): TermInput => ({ kind: 'key', key, mods, action } as TermInput);
 const text = (s: string): TermInput => ({ kind: 'text', text: s });
@@ -92,4 +92,37 @@ t.test('modifier parameter', async (t) => {
   t.same(modsOf(2), ['shift']);
   t.same(modsOf(8), ['shift', 'alt', 'control']);
   t.same(modsOf(33), ['meta']);
+});
+
+t.test('bracketed paste: one token, never keys, also across chunks', async (t) => {
+  const paste = (s: string): TermInput => ({ kind: 'paste', text: s });
+  const once = (bytes: string): TermInput[] => {
+    const p = new InputParser();
+    return [...p.feed(bytes), ...p.flush()];
+  };
+  t.same(once('\x1b[200~quit\r\x1b[A\x1b[201~'), [paste('quit\r\x1b[A')], 'keys and sequences inside are text of the paste');
+  t.same(once('a\x1b[200~xy\x1b[201~b'), [text('a'), paste('xy'), text('b')], 'typing before and after');
+  t.same(once('\x1b[200~\x1b[201~'), [paste('')], 'an empty paste');
+  t.same(once('\x1b[201~q'), [text('q')], 'a stray end bracket is nothing');
+
+  // Cut anywhere, the end bracket included; once the start bracket is in, a quiet time (the
+  // viewer's Escape timer calling flush) between the parts changes nothing.
+  const whole = '\x1b[200~one\ntwo\x1b[201~c';
+  for (let cut = 1; cut < whole.length; cut++) {
+    const p = new InputParser();
+    const first = p.feed(whole.slice(0, cut));
+    const quiet = cut >= 6 ? p.flush() : [];
+    const got = [...first, ...quiet, ...p.feed(whole.slice(cut)), ...p.flush()];
+    t.same(got, [paste('one\ntwo'), text('c')], `cut at ${cut}`);
+  }
+  const p = new InputParser();
+  p.feed('\x1b[200~abc\x1b[20');
+  t.equal(p.holding, false, 'a paste waits for its end without the Escape timer');
+
+  const big = 'x'.repeat(MAX_PASTE + 10);
+  const long = new InputParser();
+  const got = [...long.feed(`\x1b[200~${big.slice(0, 40_000)}`), ...long.feed(`${big.slice(40_000)}\x1b[201~q`)];
+  t.equal(got.length, 2);
+  t.equal(got[0]?.kind === 'paste' && got[0].text.length, MAX_PASTE, 'a paste keeps its first 64 Ki characters');
+  t.same(got[1], text('q'), 'and what follows the end bracket is read as usual');
 });

@@ -6,8 +6,9 @@
 // Understood: legacy keys (printable text, C0 controls as Ctrl-letter, ESC-prefixed Alt,
 // CSI/SS3 cursor and function keys with xterm's `;m` modifier parameter), the kitty keyboard
 // protocol (CSI code;mods:event u, and its press/repeat/release on the legacy finals), SGR
-// 1006 mouse reports (cells, or pixels under mode 1016), and the two replies the viewer asks
-// for: kitty keyboard flags (CSI ? flags u) and DECRQM (CSI ? mode ; value $ y).
+// 1006 mouse reports (cells, or pixels under mode 1016), bracketed paste (mode 2004: what lies
+// between CSI 200~ and CSI 201~ is one `paste` token, never keys), and the two replies the
+// viewer asks for: kitty keyboard flags (CSI ? flags u) and DECRQM (CSI ? mode ; value $ y).
 import type { Modifier } from '../../protocol/app.js';
 import { PUNCTUATION } from '../../protocol/keys.js';
 
@@ -28,12 +29,18 @@ export type TermInput =
       wheel?: { dx: number; dy: number };
       mods: Modifier[];
     }
+  /** Pasted text, as the terminal bracketed it (line ends and tabs as they were pasted). */
+  | { kind: 'paste'; text: string }
   | { kind: 'kbd-flags'; flags: number }
   | { kind: 'mode-report'; mode: number; value: number };
 
 const ESC = '\x1b';
 /** A sequence longer than this is not one we know: it is dropped instead of held forever. */
 const MAX_SEQ = 64;
+const PASTE_START = '200';
+const PASTE_END = '\x1b[201~';
+/** A paste keeps its first 64 Ki characters; the rest, up to the end bracket, is dropped. */
+export const MAX_PASTE = 65_536;
 
 /** xterm's modifier parameter: 1 + bits (shift 1, alt 2, ctrl 4, super 8, hyper 16, meta 32). */
 export function modsOf(param: number): Modifier[] {
@@ -160,10 +167,15 @@ function parseSgrMouse(params: string, press: boolean): TermInput | null {
 
 export class InputParser {
   private pending = '';
+  /** Inside a bracketed paste: what was pasted so far. */
+  private paste: string | null = null;
 
-  /** True while an incomplete sequence is held (the caller flushes it after a quiet time). */
+  /**
+   * True while an incomplete sequence is held (the caller flushes it after a quiet time). Not
+   * inside a paste: a paste ends at its end bracket, however long the terminal takes.
+   */
   get holding(): boolean {
-    return this.pending !== '';
+    return this.pending !== '' && this.paste === null;
   }
 
   feed(chunk: string): TermInput[] {
@@ -175,7 +187,7 @@ export class InputParser {
       if (text !== '') out.push({ kind: 'text', text });
       text = '';
     };
-    let i = 0;
+    let i = this.paste === null ? 0 : this.readPaste(s, 0, out);
     while (i < s.length) {
       const ch = s[i]!;
       const code = ch.charCodeAt(0);
@@ -197,13 +209,40 @@ export class InputParser {
         return out;
       }
       i += used;
+      if (this.paste !== null) i = this.readPaste(s, i, out);
     }
     pushText();
     return out;
   }
 
+  /**
+   * Reads pasted text from s[i] up to the end bracket; returns where reading stopped. Without
+   * the end bracket in `s`, everything is taken except a tail that may be its beginning.
+   */
+  private readPaste(s: string, i: number, out: TermInput[]): number {
+    const end = s.indexOf(PASTE_END, i);
+    if (end >= 0) {
+      out.push({ kind: 'paste', text: this.keepPasted(s.slice(i, end)) });
+      this.paste = null;
+      return end + PASTE_END.length;
+    }
+    let tail = Math.min(PASTE_END.length - 1, s.length - i);
+    while (tail > 0 && !PASTE_END.startsWith(s.slice(s.length - tail))) tail--;
+    this.keepPasted(s.slice(i, s.length - tail));
+    this.pending = s.slice(s.length - tail);
+    return s.length;
+  }
+
+  private keepPasted(more: string): string {
+    const sofar = this.paste ?? '';
+    this.paste = sofar.length >= MAX_PASTE ? sofar : (sofar + more).slice(0, MAX_PASTE);
+    return this.paste;
+  }
+
   /** The held sequence as keys: a lone ESC is the Escape key, ESC x is Alt-x. */
   flush(): TermInput[] {
+    // A paste's pending tail may be the start of its end bracket: it waits for the next chunk.
+    if (this.paste !== null) return [];
     const s = this.pending;
     this.pending = '';
     if (s === '') return [];
@@ -225,6 +264,10 @@ export class InputParser {
       while (j < s.length && j - i <= MAX_SEQ) {
         const c = s.charCodeAt(j);
         if (c >= 0x40 && c <= 0x7e) {
+          if (s[j] === '~' && s.slice(i + 2, j) === PASTE_START) {
+            this.paste = '';
+            return j - i + 1;
+          }
           const tok = parseCsi(s.slice(i + 2, j), s[j]!);
           if (tok) out.push(tok);
           return j - i + 1;

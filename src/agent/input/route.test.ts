@@ -106,3 +106,21 @@ t.test('just after losing control, plain keys are swallowed, not taken as comman
   t.same(run('\x1dc', ctx).commands, ['control']);
   t.same(run('quit', ctx).events, [], 'and nothing is sent');
 });
+
+t.test('pastes (bracketed): ignored in view only, text with Return and Tab in control', async (t) => {
+  const off1 = run('\x1b[200~quit\x1b[201~', off);
+  t.same(off1.commands, [], 'a pasted "quit" in view only is not q');
+  t.same(off1.events, []);
+  t.same(run('\x1b[200~c\x1b[201~', { ...off, prefixOnly: true }).commands, []);
+  const sent = run('\x1b[200~ls -l\r\ncd /tmp\tx\ny\x03z\x1b[201~', on);
+  t.same(sent.events, [
+    { t: 'text', text: 'ls -l' }, ...tap('Return'),
+    { t: 'text', text: 'cd /tmp' }, ...tap('Tab'), { t: 'text', text: 'x' }, ...tap('Return'),
+    { t: 'text', text: 'yz' },
+  ], 'line ends are Return, tabs Tab, other control characters dropped');
+  t.same(sent.commands, []);
+  const afterPrefix = run('\x1d\x1b[200~q\x1b[201~', on);
+  t.same([afterPrefix.commands, afterPrefix.events, afterPrefix.state.prefix], [[], [], false], 'after Ctrl-] a paste cancels the prefix and is not sent');
+  const long = run(`\x1b[200~${'a'.repeat(600)}\x1b[201~`, on);
+  t.same(long.events.map((e) => (e.t === 'text' ? e.text.length : 0)), [256, 256, 88], 'split to the protocol limit');
+});

@@ -1,11 +1,13 @@
 // Who gets a key: the viewer or the customer. Pure `route(state, input) -> { state, commands,
 // events }`.
 //
-//   not forwarding (view only) : keys are viewer commands (v, c, q, Ctrl-C); the mouse is ignored
+//   not forwarding (view only) : keys are viewer commands (v, c, q, Ctrl-C); the mouse and
+//                                pastes are ignored (a pasted "quit" is not a q)
 //   forwarding (control on)    : everything goes to the customer as input events, except the
 //                                escape prefix Ctrl-] followed by a command key:
 //                                  q end · v ask to view · c stop/ask control · ] send Ctrl-] itself
 //                                anything else after Ctrl-] cancels the prefix and is not sent.
+//                                A paste goes as text, its line ends as Return.
 //
 // Keys the terminal reports with press and release (kitty protocol) travel as such; legacy keys
 // (no release reported) become a press and a release at once. A release is only sent for a key
@@ -81,6 +83,28 @@ function keyEvents(key: string, mods: Modifier[]): InputEvent[] {
   ];
 }
 
+/** Text as events of at most MAX_TEXT characters. */
+function textEvents(text: string): InputEvent[] {
+  const events: InputEvent[] = [];
+  const chars = [...text];
+  for (let i = 0; i < chars.length; i += MAX_TEXT) events.push({ t: 'text', text: chars.slice(i, i + MAX_TEXT).join('') });
+  return events;
+}
+
+/**
+ * A paste as the customer's side would have it typed: line ends (CR LF, CR or LF) as Return,
+ * tabs as Tab, other control characters dropped (a paste never carries shortcuts).
+ */
+function pasteEvents(text: string): InputEvent[] {
+  const events: InputEvent[] = [];
+  for (const part of text.split(/(\r\n|\r|\n|\t)/)) {
+    if (part === '\t') events.push(...keyEvents('Tab', []));
+    else if (part === '\r\n' || part === '\r' || part === '\n') events.push(...keyEvents('Return', []));
+    else events.push(...textEvents(part.replace(/[\x00-\x1f\x7f]/g, '')));
+  }
+  return events;
+}
+
 export function route(s: RouteState, input: TermInput, ctx: RouteContext): RouteResult {
   if (input.kind === 'kbd-flags' || input.kind === 'mode-report') return result(s);
 
@@ -126,12 +150,10 @@ export function route(s: RouteState, input: TermInput, ctx: RouteContext): Route
   if (isPrefix(input)) return result({ ...s, prefix: true });
 
   switch (input.kind) {
-    case 'text': {
-      const events: InputEvent[] = [];
-      const chars = [...input.text];
-      for (let i = 0; i < chars.length; i += MAX_TEXT) events.push({ t: 'text', text: chars.slice(i, i + MAX_TEXT).join('') });
-      return result(s, [], events);
-    }
+    case 'text':
+      return result(s, [], textEvents(input.text));
+    case 'paste':
+      return result(s, [], pasteEvents(input.text));
     case 'key': {
       const { key, mods } = input;
       switch (input.action) {
