@@ -82,6 +82,12 @@ t.test('c in the viewer, y on the customer side, then the viewer types on the cu
   viewer.tmux(['paste-buffer', '-p', '-d', '-b', 'clip']);
   await waitFor(() => readFileSync(file, 'latin1').endsWith('pasted q\r'), 10_000, 'the paste on the customer side');
   t.pass('a paste with control on arrives as typed text and Return');
+  // A paste over the customer's rate limit (600 at once) goes out at its pace and arrives whole.
+  const long = Array.from({ length: 1500 }, (_, i) => String.fromCharCode(97 + (i % 26))).join('');
+  viewer.tmux(['set-buffer', '-b', 'clip', long]);
+  viewer.tmux(['paste-buffer', '-p', '-d', '-b', 'clip']);
+  await waitFor(() => readFileSync(file, 'latin1').endsWith(long), 20_000, 'the long paste whole on the customer side');
+  t.pass('1,500 pasted characters arrive whole');
 
   // F12 on the customer's desktop: control off, and the engineer is told.
   xrun(x.env, 'xdotool', ['key', 'F12']);

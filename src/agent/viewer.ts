@@ -6,13 +6,14 @@
 import { RsoError, toRsoError } from '../errors.js';
 import { formatSessionNumber, parseSessionNumber, type SessionNumber } from '../crypto/code.js';
 import { joinSession, openSession, type CloseInfo, type SecureSession } from '../client/session.js';
-import { encodeJson, parseFromCustomer } from '../protocol/app.js';
+import { encodeJson, parseFromCustomer, type InputEvent } from '../protocol/app.js';
 import { chooseGraphics, type GraphicsChoice, type GraphicsOption } from './graphics/detect.js';
 import { Chrome } from './chrome.js';
 import { Picture, createRenderer, type Area } from './picture.js';
 import { initialState, isForwarding, isShared, keysNeedPrefix, step, waitKind, type ViewerEffect, type ViewerEvent, type ViewerState } from './state.js';
 import type { TermInput } from './input/parse.js';
 import { INITIAL_ROUTE, route, type RouteState } from './input/route.js';
+import { InputPacer } from './input/pacer.js';
 import { BEGIN_SYNC, END_SYNC, Terminal, type TerminalIO } from './terminal.js';
 import { pictureArea } from './ui/layout.js';
 import { SPINNER_INTERVAL_MS } from '../cli/spinner.js';
@@ -70,6 +71,8 @@ class Viewer {
   private resizeTimer: NodeJS.Timeout | undefined;
   private lastChrome = 0;
   private routeState: RouteState = INITIAL_ROUTE;
+  private readonly pacer = new InputPacer(Date.now());
+  private paceTimer: NodeJS.Timeout | undefined;
 
   constructor(opts: ViewerOptions) {
     this.opts = opts;
@@ -167,8 +170,20 @@ class Viewer {
     const prefixChanged = r.state.prefix !== this.routeState.prefix;
     this.routeState = r.state;
     if (prefixChanged) this.dispatch({ type: 'prefix', on: r.state.prefix });
-    if (r.events.length > 0) this.dispatch({ type: 'input', events: r.events });
+    if (r.events.length > 0) this.sendInput(this.pacer.push(r.events, input.kind === 'paste', Date.now()));
     for (const key of r.commands) this.dispatch({ type: 'key', key, now: Date.now() });
+  }
+
+  /** Input for the customer, now; a paste's rest follows at the customer's pace (pacer.ts). */
+  private sendInput(events: InputEvent[]): void {
+    if (events.length > 0) this.dispatch({ type: 'input', events });
+    if (this.paceTimer !== undefined || this.finished) return;
+    const wait = this.pacer.wait();
+    if (wait === null) return;
+    this.paceTimer = setTimeout(() => {
+      this.paceTimer = undefined;
+      this.sendInput(this.pacer.due(Date.now()));
+    }, wait);
   }
 
   private area(): Area {
@@ -199,6 +214,8 @@ class Viewer {
       return;
     }
     this.state = result.state;
+    // Control lost (F12, let go, a reconnect): what a paste still had waiting is dropped.
+    if (!isForwarding(this.state) && this.pacer.waiting > 0) this.pacer.clear();
     this.retime();
     this.syncPicture();
     for (const effect of result.effects) this.perform(effect);
@@ -265,7 +282,7 @@ class Viewer {
     if (this.finished) return;
     this.finished = true;
     this.state = step(this.state, error ? { type: 'ended', error, now: Date.now() } : { type: 'ended', now: Date.now() }).state;
-    for (const t of [this.tickTimer, this.chromeTimer, this.resizeTimer]) if (t !== undefined) clearTimeout(t);
+    for (const t of [this.tickTimer, this.chromeTimer, this.resizeTimer, this.paceTimer]) if (t !== undefined) clearTimeout(t);
     clearInterval(this.tickTimer);
     this.abort.abort(error ?? new RsoError('RSO_ERR_PEER_LEFT', 'The session was ended.', 'ended before pairing'));
     const closing = this.session
